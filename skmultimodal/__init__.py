@@ -1,3 +1,20 @@
-"""skmultimodal: multimodal deep learning for breast-cancer classification, the scikit-learn way."""
+"""skmultimodal: multimodal deep learning for breast-cancer classification.
+
+Image encoders (SimpleCNN, ResNet-18/50 with ECA or CBAM attention), tabular
+encoders and fusion models as scikit-learn estimators backed by torch through
+skorch.
+"""
+
+from .estimators import ImageClassifier, ImageEmbedder, TabularMLPClassifier
+from .modalities import ImageModality, TabularModality
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ImageClassifier",
+    "ImageEmbedder",
+    "ImageModality",
+    "TabularMLPClassifier",
+    "TabularModality",
+    "__version__",
+]

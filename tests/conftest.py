@@ -31,11 +31,16 @@ def data_home():
 
 
 @pytest.fixture(autouse=True)
-def _few_threads():
-    """Keep torch to the machine's cores so parallel tests do not oversubscribe."""
+def _one_torch_thread():
+    """Run torch on one thread in tests.
+
+    The tests train tiny networks, for which extra threads bring nothing, and
+    OpenMP threads spinning against other busy processes can slow torch down
+    many times over.
+    """
     import torch
 
     n = torch.get_num_threads()
-    torch.set_num_threads(min(n, max(os.cpu_count() or 1, 1)))
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)

@@ -1,0 +1,137 @@
+"""Torch datasets over table rows: images are read lazily, one item at a time."""
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ._io import is_missing, read_image
+
+
+class ImageSource:
+    """Lazy access to the images of one column.
+
+    Parameters
+    ----------
+    cells : sequence or ndarray
+        One cell per row: a file path or an image array. An ndarray of shape
+        (n, H, W[, C]) holds the images themselves.
+    transform : callable
+        Maps an image array to a (C, H, W) float tensor.
+    row_labels : sequence, default=None
+        Labels used in error messages (the DataFrame index).
+    allow_missing : bool, default=False
+        If True, missing cells give a zero tensor of ``placeholder_shape`` and
+        a False presence flag; otherwise they raise.
+    placeholder_shape : tuple, default=None
+        Shape of the tensor returned for a missing image.
+    """
+
+    def __init__(self, cells, transform, row_labels=None, allow_missing=False,
+                 placeholder_shape=None):
+        self.cells = cells
+        self.transform = transform
+        self.row_labels = row_labels
+        self.allow_missing = allow_missing
+        self.placeholder_shape = placeholder_shape
+
+    def __len__(self):
+        return len(self.cells)
+
+    def present(self, i):
+        return not is_missing(self.cells[i]) if self.allow_missing else True
+
+    def __getitem__(self, i):
+        cell = self.cells[i]
+        if self.allow_missing and is_missing(cell):
+            return torch.zeros(self.placeholder_shape, dtype=torch.float32)
+        row = None if self.row_labels is None else self.row_labels[i]
+        return self.transform(read_image(cell, row=row))
+
+    def with_transform(self, transform):
+        """Return the same rows with another transform."""
+        return ImageSource(self.cells, transform, self.row_labels,
+                           self.allow_missing, self.placeholder_shape)
+
+    def subset(self, indices):
+        """Return the rows at ``indices``."""
+        labels = None if self.row_labels is None else [self.row_labels[i] for i in indices]
+        if isinstance(self.cells, np.ndarray):
+            cells = self.cells[indices]
+        else:
+            cells = [self.cells[i] for i in indices]
+        return ImageSource(cells, self.transform, labels, self.allow_missing,
+                           self.placeholder_shape)
+
+
+class ArraySource:
+    """Rows of a preprocessed float array (a tabular modality)."""
+
+    def __init__(self, array, present=None):
+        self.array = torch.as_tensor(np.ascontiguousarray(array, dtype=np.float32))
+        self._present = None if present is None else np.asarray(present, dtype=bool)
+
+    def __len__(self):
+        return len(self.array)
+
+    def present(self, i):
+        return True if self._present is None else bool(self._present[i])
+
+    def __getitem__(self, i):
+        return self.array[i]
+
+    def subset(self, indices):
+        indices = np.asarray(indices)
+        present = None if self._present is None else self._present[indices]
+        return ArraySource(self.array[torch.as_tensor(indices)].numpy(), present)
+
+
+class MultimodalDataset(Dataset):
+    """Map-style dataset yielding ``({name: tensor, ...}, target)`` per row.
+
+    The dict keys become keyword arguments of the torch module's ``forward``
+    (skorch passes dict inputs this way). With ``with_presence=True`` each
+    modality also yields ``"<name>_present"``, a bool tensor telling whether
+    the modality was given for the row.
+
+    Parameters
+    ----------
+    sources : dict of str to source
+        Objects with ``__len__``, ``__getitem__`` and ``present``.
+    y : array-like of int, default=None
+        Encoded targets; 0 is yielded when None (prediction).
+    with_presence : bool, default=False
+    """
+
+    def __init__(self, sources, y=None, with_presence=False):
+        lengths = {name: len(src) for name, src in sources.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"Modalities have different numbers of rows: {lengths}")
+        self.sources = sources
+        self.y = None if y is None else torch.as_tensor(np.asarray(y), dtype=torch.long)
+        self.with_presence = with_presence
+        self._n = next(iter(lengths.values()))
+        if self.y is not None and len(self.y) != self._n:
+            raise ValueError(
+                f"X has {self._n} rows but y has {len(self.y)} entries."
+            )
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        x = {}
+        for name, src in self.sources.items():
+            x[name] = src[i]
+            if self.with_presence:
+                x[f"{name}_present"] = torch.tensor(src.present(i))
+        target = self.y[i] if self.y is not None else torch.tensor(0)
+        return x, target
+
+    def subset(self, indices, sources=None):
+        """Rows at ``indices``; ``sources`` may replace some sources first."""
+        srcs = dict(self.sources, **(sources or {}))
+        y = None if self.y is None else self.y[torch.as_tensor(indices)].numpy()
+        return MultimodalDataset(
+            {name: src.subset(indices) for name, src in srcs.items()},
+            y=y, with_presence=self.with_presence,
+        )

@@ -1,0 +1,137 @@
+"""Reading single image cells (file paths or arrays) into numpy arrays."""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def is_missing(cell):
+    """Return True when an image cell stands for a missing image (None or NaN)."""
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    try:
+        import pandas as pd
+
+        return cell is pd.NA or cell is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def is_path(cell):
+    """Return True for str and os.PathLike cells."""
+    return isinstance(cell, (str, os.PathLike))
+
+
+def describe_row(row):
+    """Format a row label for error messages."""
+    return "" if row is None else f" (row {row!r})"
+
+
+def _pil_to_array(img):
+    mode = img.mode
+    if mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode == "LA":
+        img = img.convert("L")
+    elif mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(img, dtype=np.uint16)
+    return np.asarray(img)
+
+
+def read_image_file(path, row=None):
+    """Read an image file into a numpy array of shape (H, W) or (H, W, C).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A PNG, JPEG, TIFF or BMP file (any format Pillow reads).
+    row : object, default=None
+        Label of the row the path came from, used in error messages.
+
+    Returns
+    -------
+    image : ndarray
+        uint8 (or uint16 for 16-bit files) array, greyscale (H, W), RGB or
+        RGBA (H, W, C).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file cannot be decoded as an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file not found: '{path}'{describe_row(row)}")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return _pil_to_array(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(
+            f"Cannot read image file '{path}'{describe_row(row)}: {exc}"
+        ) from exc
+
+
+def check_image_array(arr, row=None):
+    """Validate an in-memory image and return it as an ndarray.
+
+    Accepts (H, W) or channels-last (H, W, C) arrays with C in {1, 3, 4}, of a
+    numeric dtype and with finite values.
+    """
+    arr = np.asarray(arr)
+    where = describe_row(row)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Image array{where} has dtype {arr.dtype}; expected a numeric dtype."
+        )
+    if arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"Image array{where} has shape {arr.shape}; expected (H, W) or "
+            "channels-last (H, W, C) with C in 1, 3 or 4. For channels-first "
+            "arrays use np.moveaxis(image, 0, -1)."
+        )
+    if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 1:
+        raise ValueError(
+            f"Image array{where} has shape {arr.shape}; expected (H, W) or "
+            "(H, W, C) with C in 1, 3 or 4."
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"Image array{where} contains NaN or infinity.")
+    return arr
+
+
+def read_image(cell, row=None):
+    """Read one image cell: a file path or an array.
+
+    Parameters
+    ----------
+    cell : str, os.PathLike or array-like
+        File path or in-memory image.
+    row : object, default=None
+        Row label used in error messages.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, C)
+    """
+    if is_path(cell):
+        return read_image_file(cell, row=row)
+    if is_missing(cell):
+        raise ValueError(f"Image is missing{describe_row(row)}.")
+    if isinstance(cell, (int, float, np.number, bool)):
+        raise TypeError(
+            f"Image cell{describe_row(row)} holds the number {cell!r}; an image "
+            "column must hold file paths or image arrays."
+        )
+    return check_image_array(cell, row=row)

@@ -1,0 +1,244 @@
+"""Shared machinery of the library's classifiers: validation, labels, seeding, skorch."""
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, BaseEstimator
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.helper import predefined_split
+
+from ..data import MultimodalDataset
+from ..utils._torch import resolve_device, resolve_optimizer, resolve_seed, torch_seed
+
+
+class BaseNetClassifier(ClassifierMixin, BaseEstimator):
+    """Base class of classifiers that own a skorch ``NeuralNetClassifier``.
+
+    The estimator stores its parameters only; ``fit`` validates X and y,
+    encodes the labels, seeds torch from ``random_state``, builds
+    ``self.net_`` around the torch module of the subclass and trains it.
+
+    Subclasses implement:
+
+    - ``_prepare_X(X, reset)``: validate X, return a prepared object;
+    - ``_n_rows(prepared)``: number of rows;
+    - ``_fit_preprocessing(prepared)``: fit preprocessing (optional);
+    - ``_make_sources(prepared, train)``: dict of data sources;
+    - ``_module_spec(n_classes)``: ``(module_class, module_kwargs)``.
+
+    Common parameters (set by subclasses' ``__init__``): ``max_epochs``,
+    ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
+    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
+    ``callbacks``, ``device``, ``random_state``, ``verbose`` and optionally
+    ``num_workers``.
+    """
+
+    _with_presence = False
+
+    # -- hooks ---------------------------------------------------------
+    def _prepare_X(self, X, reset):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _n_rows(self, prepared):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_preprocessing(self, prepared):
+        """Fit preprocessing on the training rows (nothing by default)."""
+
+    def _make_sources(self, prepared, train):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _module_spec(self, n_classes):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------
+    def _encode_targets(self, y, n_rows):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != n_rows:
+            raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        return y_enc
+
+    def _criterion_weight(self, y_enc):
+        if self.class_weight is None:
+            return None
+        classes = np.arange(len(self.classes_))
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"class_weight names unknown classes {sorted(unknown, key=str)}.")
+            weight = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+        elif self.class_weight == "balanced":
+            weight = compute_class_weight("balanced", classes=classes, y=y_enc)
+        else:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} must be None, 'balanced' or a dict."
+            )
+        return torch.as_tensor(weight, dtype=torch.float32)
+
+    def _check_common_params(self):
+        for name in ("max_epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int.")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r} must be a positive number.")
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction!r} must be in (0, 1)."
+            )
+        resolve_optimizer(self.optimizer)
+
+    def _split_validation(self, train_ds, eval_sources, y_enc, seed):
+        splitter = StratifiedShuffleSplit(
+            n_splits=1, test_size=self.validation_fraction, random_state=seed
+        )
+        try:
+            tr, va = next(splitter.split(np.zeros(len(y_enc)), y_enc))
+        except ValueError as exc:
+            raise ValueError(
+                f"Cannot hold out a stratified validation_fraction="
+                f"{self.validation_fraction} for early stopping: {exc}"
+            ) from None
+        return train_ds.subset(tr), train_ds.subset(va, sources=eval_sources)
+
+    def _make_callbacks(self):
+        callbacks = []
+        for cb in self.callbacks or []:
+            callbacks.append(copy.deepcopy(cb))
+        if self.early_stopping:
+            callbacks.append(
+                ("early_stopping",
+                 EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change,
+                               load_best=True))
+            )
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def _build_net(self, n_classes, n_train, seed, valid_ds, y_enc):
+        module, module_kwargs = self._module_spec(n_classes)
+        optimizer = resolve_optimizer(self.optimizer)
+        batch_size = min(self.batch_size, n_train)
+        num_workers = getattr(self, "num_workers", 0)
+        cuda = self.device_.startswith("cuda")
+        kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
+        if optimizer is torch.optim.SGD:
+            kwargs["optimizer__momentum"] = 0.9
+        weight = self._criterion_weight(y_enc)
+        if weight is not None:
+            kwargs["criterion__weight"] = weight
+        for it in ("iterator_train", "iterator_valid"):
+            kwargs[f"{it}__num_workers"] = num_workers
+            kwargs[f"{it}__pin_memory"] = cuda
+            if num_workers > 0:
+                kwargs[f"{it}__persistent_workers"] = False
+        return NeuralNetClassifier(
+            module=module,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=optimizer,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            train_split=None if valid_ds is None else predefined_split(valid_ds),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            # A last batch of one sample breaks batch normalisation in training.
+            iterator_train__drop_last=n_train > batch_size and n_train % batch_size == 1,
+            callbacks=self._make_callbacks(),
+            classes=np.arange(n_classes),
+            device=self.device_,
+            verbose=int(bool(self.verbose)),
+            **kwargs,
+        )
+
+    # -- public API ----------------------------------------------------
+    def fit(self, X, y):
+        """Train the network on X and y.
+
+        Parameters
+        ----------
+        X : see the class documentation
+        y : array-like of shape (n_samples,)
+            Class labels of any type (strings, ints, {-1, 1}, ...).
+
+        Returns
+        -------
+        self : object
+        """
+        self._check_common_params()
+        prepared = self._prepare_X(X, reset=True)
+        n_rows = self._n_rows(prepared)
+        y_enc = self._encode_targets(y, n_rows)
+        self.device_ = resolve_device(self.device)
+        seed = resolve_seed(self.random_state)
+        with torch_seed(seed, self.device_):
+            self._fit_preprocessing(prepared)
+            dataset = MultimodalDataset(
+                self._make_sources(prepared, train=True), y_enc, self._with_presence
+            )
+            valid_ds = None
+            if self.early_stopping:
+                dataset, valid_ds = self._split_validation(
+                    dataset, self._make_sources(prepared, train=False), y_enc, seed
+                )
+            self.net_ = self._build_net(len(self.classes_), len(dataset), seed, valid_ds, y_enc)
+            self.net_.fit(dataset, y=None)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _dataset(self, X):
+        check_is_fitted(self, "net_")
+        prepared = self._prepare_X(X, reset=False)
+        return MultimodalDataset(
+            self._make_sources(prepared, train=False), None, self._with_presence
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = np.asarray(self.net_.predict_proba(self._dataset(X)), dtype=np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy; labels never seen in fit are an error."""
+        check_is_fitted(self, "net_")
+        unseen = np.setdiff1d(np.unique(column_or_1d(y)), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels never seen in fit: {unseen.tolist()}; known "
+                f"classes are {self.classes_.tolist()}."
+            )
+        return super().score(X, y, sample_weight=sample_weight)

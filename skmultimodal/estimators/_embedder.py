@@ -1,0 +1,143 @@
+"""ImageEmbedder: a frozen image backbone as a scikit-learn transformer."""
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import DataLoader
+
+from ..data import MultimodalDataset
+from ..modalities import ImageModality
+from ..nn import get_backbone
+from ..utils._torch import resolve_device, resolve_seed, torch_seed
+from ._image_input import image_cells
+
+
+class ImageEmbedder(TransformerMixin, BaseEstimator):
+    """Backbone embeddings of images, for use in pipelines.
+
+    ``fit`` builds the backbone (random initialisation seeded by
+    ``random_state``, or loaded ``weights``) without training it; ``transform``
+    returns the globally pooled features of each image, so that
+    ``make_pipeline(ImageEmbedder(...), LogisticRegression())`` works and
+    ``ColumnTransformer`` can put image features beside tabular columns.
+
+    Parameters
+    ----------
+    column : str, default=None
+        Image column when X is a DataFrame.
+    backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
+    attention : {None, "eca", "cbam"}, default=None
+    weights : None, str or path, default=None
+        torchvision weights name ("IMAGENET1K_V1", "DEFAULT") or a local
+        state-dict path. With None the backbone is randomly initialised.
+    image_size : int or (int, int), default=224
+    channels : {1, 3}, default=3
+    normalize : "imagenet", None or (mean, std), default="imagenet"
+    batch_size : int, default=64
+    num_workers : int, default=0
+    device : str, default="auto"
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+        Show a progress bar over batches when > 0.
+
+    Attributes
+    ----------
+    backbone_ : torch.nn.Module
+        The backbone in evaluation mode.
+    modality_ : ImageModality
+    n_features_out_ : int
+        Embedding width.
+    device_ : str
+    """
+
+    def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
+                 image_size=224, channels=3, normalize="imagenet", batch_size=64,
+                 num_workers=0, device="auto", random_state=None, verbose=0):
+        self.column = column
+        self.backbone = backbone
+        self.attention = attention
+        self.weights = weights
+        self.image_size = image_size
+        self.channels = channels
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Build the backbone and check X.
+
+        Parameters
+        ----------
+        X : images (see :class:`ImageClassifier`)
+        y : ignored
+
+        Returns
+        -------
+        self : object
+        """
+        self.modality_ = ImageModality(
+            self.column, backbone=self.backbone, attention=self.attention,
+            weights=self.weights, freeze_backbone=True, image_size=self.image_size,
+            channels=self.channels, normalize=self.normalize,
+        ).check_params()
+        image_cells(self, X, self.column, reset=True)
+        self.device_ = resolve_device(self.device)
+        with torch_seed(resolve_seed(self.random_state), self.device_):
+            kwargs = self.modality_.backbone_kwargs()
+            backbone = get_backbone(kwargs.pop("name"), **kwargs)
+        self.backbone_ = backbone.eval().requires_grad_(False)
+        self.n_features_out_ = backbone.num_features
+        return self
+
+    def transform(self, X):
+        """Embed each image.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_features_out_), float32
+        """
+        check_is_fitted(self, "backbone_")
+        cells, labels = image_cells(self, X, self.column, reset=False)
+        dataset = MultimodalDataset(
+            {"image": self.modality_.make_source(cells, labels, train=False)}
+        )
+        loader = DataLoader(dataset, batch_size=self.batch_size,
+                            num_workers=self.num_workers,
+                            pin_memory=self.device_.startswith("cuda"))
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            loader = tqdm(loader, desc="embedding", unit="batch")
+        backbone = self.backbone_.to(self.device_)
+        out = []
+        with torch.inference_mode():
+            for batch, _ in loader:
+                out.append(backbone(batch["image"].to(self.device_)).float().cpu().numpy())
+        if not out:
+            return np.zeros((0, self.n_features_out_), dtype=np.float32)
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names ``<backbone>_<i>``."""
+        check_is_fitted(self, "n_features_out_")
+        return np.array([f"{self.backbone}_{i}" for i in range(self.n_features_out_)],
+                        dtype=object)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        backbone = state.get("backbone_")
+        if backbone is not None and next(backbone.parameters()).is_cuda:
+            state["backbone_"] = copy.deepcopy(backbone).cpu()
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -1,0 +1,150 @@
+"""ImageClassifier: a CNN trained end to end on one image column."""
+
+
+from ..modalities import ImageModality
+from ..nn import ImageClassifierModule
+from ._base import BaseNetClassifier
+from ._image_input import image_cells
+
+
+class ImageClassifier(BaseNetClassifier):
+    """Image classifier (SimpleCNN, ResNet-18/50 with optional ECA/CBAM attention).
+
+    Parameters
+    ----------
+    column : str, default=None
+        Image column when X is a DataFrame (cells hold file paths or arrays).
+        None uses the only column of a one-column DataFrame.
+    backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
+    attention : {None, "eca", "cbam"}, default=None
+        Attention inside the residual blocks (ResNet only).
+    weights : None, str or path, default=None
+        None (random initialisation), a torchvision weights name such as
+        "IMAGENET1K_V1" or "DEFAULT", or the path to a local state dict.
+    freeze_backbone : bool, default=False
+        Train the head only.
+    image_size : int or (int, int), default=224
+        Images are resized to this size.
+    channels : {1, 3}, default=3
+        Channels fed to the backbone (greyscale is repeated for 3).
+    normalize : "imagenet", None or (mean, std), default="imagenet"
+    augment : bool, "default" or callable, default=False
+        Training-time augmentation (flips, rotations, jitter for True).
+    dropout : float, default=0.0
+        Dropout before the linear head.
+    max_epochs : int, default=10
+    batch_size : int, default=32
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+    weight_decay : float, default=0.0
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the cross-entropy loss per class.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training rows and
+        stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, restoring the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    callbacks : list of skorch callbacks, default=None
+        Copied before use, so the instances passed are never modified.
+    num_workers : int, default=0
+        DataLoader worker processes reading images.
+    device : str, default="auto"
+        "auto" picks CUDA when available, else the CPU.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, shuffling and augmentation.
+    verbose : int, default=0
+        Print the epoch table and a progress bar when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    net_ : skorch.NeuralNetClassifier
+        The trained network (``net_.module_`` is the torch module,
+        ``net_.history`` the training history).
+    modality_ : ImageModality
+        How images were read and prepared.
+    n_iter_ : int
+        Epochs run.
+    device_ : str
+        Device used for training.
+    n_features_in_ : int
+        Only for 2-D numeric X (rows read as 1-pixel-high images).
+
+    Examples
+    --------
+    >>> from skmultimodal import ImageClassifier
+    >>> from skmultimodal.datasets import make_multimodal_classification
+    >>> X, y = make_multimodal_classification(60, image_size=16, image_share=1.0,
+    ...                                       random_state=0)
+    >>> clf = ImageClassifier(column="image", backbone="simple_cnn", image_size=16,
+    ...                       max_epochs=2, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (60, 2)
+    """
+
+    def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
+                 freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
+                 augment=False, dropout=0.0, max_epochs=10, batch_size=32, lr=1e-3,
+                 optimizer="adam", weight_decay=0.0, class_weight=None,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
+                 callbacks=None, num_workers=0, device="auto", random_state=None,
+                 verbose=0):
+        self.column = column
+        self.backbone = backbone
+        self.attention = attention
+        self.weights = weights
+        self.freeze_backbone = freeze_backbone
+        self.image_size = image_size
+        self.channels = channels
+        self.normalize = normalize
+        self.augment = augment
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.num_workers = num_workers
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _modality(self):
+        return ImageModality(
+            self.column, backbone=self.backbone, attention=self.attention,
+            weights=self.weights, freeze_backbone=self.freeze_backbone,
+            image_size=self.image_size, channels=self.channels,
+            normalize=self.normalize, augment=self.augment,
+        ).check_params()
+
+    def _prepare_X(self, X, reset):
+        if reset:
+            self.modality_ = self._modality()
+        return image_cells(self, X, self.column, reset)
+
+    def _n_rows(self, prepared):
+        return len(prepared[0])
+
+    def _make_sources(self, prepared, train):
+        cells, labels = prepared
+        return {"image": self.modality_.make_source(cells, labels, train=train)}
+
+    def _module_spec(self, n_classes):
+        kwargs = self.modality_.backbone_kwargs()
+        return ImageClassifierModule, dict(
+            n_classes=n_classes, backbone=kwargs["name"], attention=kwargs["attention"],
+            weights=kwargs["weights"], in_channels=kwargs["in_channels"],
+            freeze_backbone=self.freeze_backbone, dropout=self.dropout,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags

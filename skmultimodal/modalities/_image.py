@@ -1,0 +1,184 @@
+"""ImageModality: which column holds images and how to prepare and encode them."""
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from ..data import ImageSource, ImageTransform, check_image_size, resolve_augmentation
+from ..data._io import describe_row, is_missing, is_path
+
+BACKBONE_NAMES = ("simple_cnn", "resnet18", "resnet50")
+ATTENTION_NAMES = (None, "eca", "cbam")
+
+
+def check_column_present(X, columns, what="X"):
+    """Raise a KeyError naming missing columns and listing the available ones."""
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise KeyError(
+            f"Column(s) {missing} not found in {what}; available columns: "
+            f"{list(X.columns)}"
+        )
+
+
+def check_image_cells(cells, row_labels=None, allow_missing=False, column=None):
+    """Validate image cells cheaply before training or prediction.
+
+    Paths must exist, arrays must have an image shape, numbers and other
+    objects are rejected, and missing cells are rejected unless
+    ``allow_missing``. Files are decoded later, batch by batch.
+    """
+    col = "" if column is None else f" in column '{column}'"
+    missing_rows, absent_files = [], []
+    for i, cell in enumerate(cells):
+        row = i if row_labels is None else row_labels[i]
+        if is_path(cell):
+            if not Path(cell).is_file():
+                absent_files.append(f"'{cell}'{describe_row(row)}")
+        elif is_missing(cell):
+            missing_rows.append(row)
+        elif isinstance(cell, (numbers.Number, np.number)):
+            raise TypeError(
+                f"Image cell{col}{describe_row(row)} holds the number {cell!r}; an "
+                "image column must hold file paths or image arrays."
+            )
+        elif isinstance(cell, np.ndarray):
+            if cell.dtype.kind not in "biuf" or cell.ndim not in (2, 3) or (
+                cell.ndim == 3 and cell.shape[-1] not in (1, 3, 4)
+            ):
+                raise ValueError(
+                    f"Image array{col}{describe_row(row)} has shape {cell.shape} and "
+                    f"dtype {cell.dtype}; expected a numeric (H, W) or channels-last "
+                    "(H, W, C) array with C in 1, 3 or 4."
+                )
+        else:
+            raise TypeError(
+                f"Image cell{col}{describe_row(row)} is a {type(cell).__name__}; an "
+                "image column must hold file paths (str or pathlib.Path) or numpy "
+                "image arrays."
+            )
+    if absent_files:
+        shown = ", ".join(absent_files[:5])
+        more = f" and {len(absent_files) - 5} more" if len(absent_files) > 5 else ""
+        raise FileNotFoundError(f"Image file(s){col} not found: {shown}{more}")
+    if missing_rows and not allow_missing:
+        shown = missing_rows[:10]
+        raise ValueError(
+            f"{len(missing_rows)} image(s){col} are missing (None/NaN) at rows "
+            f"{shown}; this estimator needs an image in every row."
+        )
+    return missing_rows
+
+
+class ImageModality(BaseEstimator):
+    """An image modality: a column of image paths or arrays and its encoder.
+
+    Parameters
+    ----------
+    column : str, default=None
+        Name of the DataFrame column holding file paths (PNG, JPEG, TIFF, BMP)
+        or numpy arrays of shape (H, W) or (H, W, C).
+    backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
+        Image encoder.
+    attention : {None, "eca", "cbam"}, default=None
+        Attention module inside every residual block (ResNet backbones only).
+    weights : None, str or path, default=None
+        None for random initialisation, a torchvision weights name
+        ("IMAGENET1K_V1", "DEFAULT") or the path to a local state dict.
+    freeze_backbone : bool, default=False
+        If True the encoder is not trained (its batch-norm statistics stay too).
+    image_size : int or (int, int), default=224
+        Images are resized to this size.
+    channels : {1, 3}, default=3
+        Channels fed to the encoder; greyscale is repeated to RGB and RGB is
+        turned into luminance as needed. RGBA loses its alpha channel.
+    normalize : "imagenet", None or (mean, std), default="imagenet"
+        Per-channel normalisation after scaling uint8 images to [0, 1].
+    augment : bool, "default" or callable, default=False
+        Training-time augmentation; True uses flips, rotations and brightness
+        and contrast jitter. A callable (e.g. ``torchvision.transforms.v2``)
+        receives a float (C, H, W) tensor. Never applied at predict time.
+    """
+
+    def __init__(self, column=None, *, backbone="resnet18", attention=None,
+                 weights=None, freeze_backbone=False, image_size=224, channels=3,
+                 normalize="imagenet", augment=False):
+        self.column = column
+        self.backbone = backbone
+        self.attention = attention
+        self.weights = weights
+        self.freeze_backbone = freeze_backbone
+        self.image_size = image_size
+        self.channels = channels
+        self.normalize = normalize
+        self.augment = augment
+
+    def check_params(self):
+        """Validate the parameters, raising ValueError on the first bad one."""
+        if self.backbone not in BACKBONE_NAMES:
+            raise ValueError(
+                f"backbone={self.backbone!r} is not supported; choose one of "
+                f"{list(BACKBONE_NAMES)}."
+            )
+        if self.attention not in ATTENTION_NAMES:
+            raise ValueError(
+                f"attention={self.attention!r} is not supported; choose one of "
+                f"{list(ATTENTION_NAMES)}."
+            )
+        if self.attention is not None and self.backbone == "simple_cnn":
+            raise ValueError("attention is available on the ResNet backbones only.")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels={self.channels!r} must be 1 or 3.")
+        check_image_size(self.image_size)
+        resolve_augmentation(self.augment)
+        self.make_transform(train=False)
+        return self
+
+    def make_transform(self, train):
+        """Return the array-to-tensor transform, with augmentation if ``train``."""
+        return ImageTransform(
+            check_image_size(self.image_size),
+            self.channels,
+            self.normalize,
+            resolve_augmentation(self.augment) if train else None,
+        )
+
+    def backbone_kwargs(self):
+        """Keyword arguments of :func:`skmultimodal.nn.get_backbone`."""
+        return dict(
+            name=self.backbone,
+            attention=self.attention,
+            weights=self.weights,
+            in_channels=self.channels,
+        )
+
+    def cells_from_frame(self, X, allow_missing=False):
+        """Return (cells, row_labels) of this modality's column in DataFrame X."""
+        if self.column is None:
+            raise ValueError("ImageModality needs a column name.")
+        check_column_present(X, [self.column])
+        cells = X[self.column].to_numpy(dtype=object)
+        labels = list(X.index)
+        check_image_cells(cells, labels, allow_missing, column=self.column)
+        return cells, labels
+
+    def make_source(self, cells, row_labels=None, *, train=False, allow_missing=False):
+        """Return an :class:`~skmultimodal.data.ImageSource` over ``cells``."""
+        size = check_image_size(self.image_size)
+        placeholder = None
+        if allow_missing:
+            if size is None:
+                raise ValueError("Missing images need a fixed image_size.")
+            placeholder = (self.channels, *size)
+        return ImageSource(cells, self.make_transform(train), row_labels,
+                           allow_missing=allow_missing, placeholder_shape=placeholder)
+
+
+def frame_row_labels(X):
+    """Row labels for error messages: the index of a DataFrame/Series, else None."""
+    if isinstance(X, (pd.DataFrame, pd.Series)):
+        return list(X.index)
+    return None

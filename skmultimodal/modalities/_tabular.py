@@ -1,0 +1,252 @@
+"""TabularModality: a group of table columns, its preprocessing and its encoder."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from ._image import check_column_present
+
+_IMPUTE = (None, "mean", "median", "most_frequent")
+
+
+def as_frame(X, what="X"):
+    """Return X as a DataFrame; arrays get integer column names 0..n-1."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D table for {what}, got an array of shape {arr.shape}."
+        )
+    return pd.DataFrame(arr)
+
+
+def _rows(index, mask, limit=5):
+    rows = list(index[np.asarray(mask)])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{rows[:limit]}{more}"
+
+
+class TabularModality(TransformerMixin, BaseEstimator):
+    """A tabular modality: columns of a DataFrame, their preprocessing and encoder.
+
+    Preprocessing is fitted in ``fit`` only (so inside each cross-validation
+    fold): numeric columns are optionally imputed and standardised,
+    categorical columns one-hot encoded (unknown categories at predict time
+    encode as all zeros; a missing categorical value is its own category).
+
+    Parameters
+    ----------
+    columns : list of str or int, default=None
+        Columns forming the modality; None takes all columns of X.
+    scale : bool, default=True
+        Standardise numeric columns.
+    impute : {None, "mean", "median", "most_frequent"}, default=None
+        How to fill missing numeric values. With None, NaN in a numeric
+        column is an error that names the column and rows.
+    categorical : "auto" or list, default="auto"
+        Columns to one-hot encode. "auto" takes columns holding strings,
+        categories or booleans-as-objects; a list names them (other
+        non-numeric columns are then an error).
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Hidden layers of the MLP encoder of this modality.
+    dropout : float, default=0.1
+        Dropout after each hidden layer.
+    batch_norm : bool, default=True
+        Batch normalisation in the MLP encoder.
+    activation : {"relu", "gelu", "tanh"}, default="relu"
+
+    Attributes
+    ----------
+    columns_ : list
+        Columns used.
+    numeric_columns_, categorical_columns_ : list
+        How each column was treated.
+    preprocessor_ : ColumnTransformer
+        Fitted preprocessing.
+    n_features_out_ : int
+        Width of the preprocessed block.
+    """
+
+    def __init__(self, columns=None, *, scale=True, impute=None, categorical="auto",
+                 hidden_layer_sizes=(64,), dropout=0.1, batch_norm=True,
+                 activation="relu"):
+        self.columns = columns
+        self.scale = scale
+        self.impute = impute
+        self.categorical = categorical
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.activation = activation
+
+    # -- column handling -------------------------------------------------
+    def _block(self, X, columns):
+        frame = as_frame(X)
+        check_column_present(frame, columns)
+        return frame[columns]
+
+    def _split_types(self, block):
+        if self.categorical != "auto" and not isinstance(self.categorical, (list, tuple)):
+            raise ValueError(
+                f"categorical={self.categorical!r} must be 'auto' or a list of columns."
+            )
+        forced = [] if self.categorical == "auto" else list(self.categorical)
+        unknown = [c for c in forced if c not in block.columns]
+        if unknown:
+            raise KeyError(
+                f"categorical columns {unknown} are not among the modality's columns "
+                f"{list(block.columns)}"
+            )
+        numeric, categorical = [], []
+        for col in block.columns:
+            s = block[col]
+            if col in forced:
+                categorical.append(col)
+            elif pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                numeric.append(col)
+            else:
+                parsed = pd.to_numeric(s, errors="coerce")
+                bad = parsed.isna() & s.notna()
+                if not bad.any():
+                    numeric.append(col)
+                elif self.categorical == "auto" and not parsed.notna().any():
+                    categorical.append(col)
+                else:
+                    self._raise_unparseable(col, s, bad)
+        return numeric, categorical
+
+    @staticmethod
+    def _raise_unparseable(col, s, bad):
+        examples = sorted({str(v) for v in s[bad]})[:3]
+        raise ValueError(
+            f"Column '{col}' holds numbers and strings that are not numbers "
+            f"({examples} at rows {_rows(s.index, bad)}). Replace them with NaN "
+            "(and set impute=...) or list the column in categorical=[...]."
+        )
+
+    def _numeric(self, block):
+        out = {}
+        for col in self.numeric_columns_:
+            s = block[col]
+            if pd.api.types.is_bool_dtype(s):
+                s = s.astype(float)
+            elif not pd.api.types.is_numeric_dtype(s):
+                parsed = pd.to_numeric(s, errors="coerce")
+                bad = parsed.isna() & s.notna()
+                if bad.any():
+                    self._raise_unparseable(col, s, bad)
+                s = parsed
+            out[col] = s.astype(float)
+        return pd.DataFrame(out, index=block.index)
+
+    def _check_values(self, numeric):
+        values = numeric.to_numpy(dtype=float)
+        inf = np.isinf(values)
+        if inf.any():
+            cols = list(numeric.columns[inf.any(axis=0)])
+            raise ValueError(
+                f"Infinite values in column(s) {cols} at rows "
+                f"{_rows(numeric.index, inf.any(axis=1))}."
+            )
+        nan = np.isnan(values)
+        if nan.any() and self.impute is None:
+            cols = list(numeric.columns[nan.any(axis=0)])
+            raise ValueError(
+                f"Missing values (NaN) in column(s) {cols} at rows "
+                f"{_rows(numeric.index, nan.any(axis=1))}. Set impute='median' (or "
+                "'mean', 'most_frequent') to fill them inside fit, or clean the data."
+            )
+
+    def missing_rows(self, X):
+        """Boolean mask of rows whose whole block is missing (NaN/None)."""
+        columns = self.columns_ if hasattr(self, "columns_") else self._columns(X)
+        return self._block(X, columns).isna().all(axis=1).to_numpy()
+
+    def _columns(self, X):
+        if self.columns is None:
+            return list(as_frame(X).columns)
+        if isinstance(self.columns, (str, int)):
+            return [self.columns]
+        return list(self.columns)
+
+    def _prepare(self, block):
+        numeric = self._numeric(block)
+        self._check_values(numeric)
+        cat = block[self.categorical_columns_].astype(object)
+        cat = cat.where(cat.notna(), "missing").astype(str)
+        return pd.concat([numeric, cat], axis=1)
+
+    # -- estimator API ---------------------------------------------------
+    def fit(self, X, y=None, *, skip_rows=None):
+        """Fit the preprocessing on X.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n_samples, n_columns)
+        y : ignored
+        skip_rows : array of bool, default=None
+            Rows left out of fitting (e.g. rows where this modality is missing).
+        """
+        if self.impute not in _IMPUTE:
+            raise ValueError(f"impute={self.impute!r} must be one of {list(_IMPUTE)}.")
+        columns = self._columns(X)
+        if not columns:
+            raise ValueError("A tabular modality needs at least one column.")
+        if len(set(map(str, columns))) != len(columns):
+            raise ValueError(f"Columns are listed more than once: {columns}")
+        block = self._block(X, columns)
+        if skip_rows is not None:
+            block = block[~np.asarray(skip_rows)]
+        if len(block) == 0:
+            raise ValueError("No rows to fit the tabular modality on.")
+        self.numeric_columns_, self.categorical_columns_ = self._split_types(block)
+        self.columns_ = columns
+        prepared = self._prepare(block)
+        numeric_steps = ([SimpleImputer(strategy=self.impute)] if self.impute else [])
+        numeric_steps += [StandardScaler()] if self.scale else []
+        transformers = []
+        if self.numeric_columns_:
+            transformers.append(
+                ("numeric", make_pipeline(*numeric_steps) if numeric_steps else "passthrough",
+                 self.numeric_columns_)
+            )
+        if self.categorical_columns_:
+            transformers.append(
+                ("categorical",
+                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                 self.categorical_columns_)
+            )
+        self.preprocessor_ = ColumnTransformer(transformers, sparse_threshold=0)
+        self.preprocessor_.fit(prepared)
+        self.n_features_out_ = len(self.preprocessor_.get_feature_names_out())
+        return self
+
+    def transform(self, X, *, skip_rows=None):
+        """Return the preprocessed block as float32; skipped rows are zeros."""
+        check_is_fitted(self, "preprocessor_")
+        block = self._block(X, self.columns_)
+        out = np.zeros((len(block), self.n_features_out_), dtype=np.float32)
+        keep = np.ones(len(block), bool) if skip_rows is None else ~np.asarray(skip_rows)
+        if keep.any():
+            out[keep] = self.preprocessor_.transform(self._prepare(block[keep]))
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the preprocessed features."""
+        check_is_fitted(self, "preprocessor_")
+        return self.preprocessor_.get_feature_names_out()
+
+    def encoder_kwargs(self):
+        """Keyword arguments of :class:`skmultimodal.nn.MLP` (besides in_features)."""
+        return dict(
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+            activation=self.activation,
+        )

@@ -1,0 +1,24 @@
+"""Torch modules: image backbones, attention modules, MLP encoder, weights loading."""
+from ._attention import ATTENTIONS, CBAM, ECA
+from ._heads import ImageClassifierModule, TabularClassifierModule
+from ._mlp import MLP
+from ._registry import BACKBONES, get_backbone
+from ._resnet import ResNetBackbone
+from ._simple_cnn import SimpleCNN
+from ._weights import load_state_dict_file, load_weights, resolve_weights
+
+__all__ = [
+    "ATTENTIONS",
+    "BACKBONES",
+    "CBAM",
+    "ECA",
+    "ImageClassifierModule",
+    "MLP",
+    "ResNetBackbone",
+    "SimpleCNN",
+    "TabularClassifierModule",
+    "get_backbone",
+    "load_state_dict_file",
+    "load_weights",
+    "resolve_weights",
+]

@@ -1,0 +1,310 @@
+"""Resolving and loading backbone weights: torchvision names or state-dict files."""
+import math
+import os
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torchvision.models import WeightsEnum
+
+from ._attention import CBAM, ECA
+
+__all__ = ["resolve_weights", "load_state_dict_file", "load_weights"]
+
+#: Architectures with torchvision pretrained weights.
+_TORCHVISION_ARCHS = ("resnet18", "resnet50")
+#: Keys under which checkpoints commonly wrap the state dict.
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+#: Common key prefixes stripped from every key (DataParallel, wrappers).
+_PREFIXES = ("module.", "backbone.")
+#: A torchvision weights name: "IMAGENET1K_V1" or "ResNet18_Weights.IMAGENET1K_V1".
+_NAME_RE = re.compile(r"^(\w+_Weights\.)?\w+$")
+#: How many keys an error message lists.
+_SHOW = 5
+
+
+def _weights_enum(arch):
+    if arch not in _TORCHVISION_ARCHS:
+        raise ValueError(
+            f"no pretrained weights exist for {arch!r}; pass weights=None or a path "
+            "to a state-dict file saved with torch.save(model.state_dict())"
+        )
+    return torchvision.models.get_model_weights(arch)
+
+
+def _available(enum):
+    return ", ".join(enum.__members__)
+
+
+def resolve_weights(weights, *, arch):
+    """Resolve a ``weights`` argument into what to load.
+
+    Parameters
+    ----------
+    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
+        - ``None``: random initialisation.
+        - a torchvision weights name for ``arch``: ``"IMAGENET1K_V1"``,
+          ``"IMAGENET1K_V2"``, ``"DEFAULT"`` (case-insensitive), or
+          ``"ResNet18_Weights.IMAGENET1K_V1"``;
+        - a member of the architecture's torchvision ``WeightsEnum``
+          (e.g. ``ResNet18_Weights.IMAGENET1K_V1``);
+        - a path to a file saved with ``torch.save(state_dict)``. A string is
+          taken as a path when it names an existing file or does not look like
+          a weights name (it holds a path separator or a file suffix);
+        - a state dict (a mapping of names to tensors).
+    arch : str
+        Architecture name, e.g. ``"resnet18"`` or ``"simple_cnn"``.
+
+    Returns
+    -------
+    resolved : None, WeightsEnum, pathlib.Path or dict
+        ``None``, the torchvision weights member, the path, or the mapping.
+
+    Raises
+    ------
+    ValueError
+        If a name or member does not belong to ``arch`` (the message lists the
+        available names), or ``arch`` has no pretrained weights.
+    FileNotFoundError
+        If a path does not name an existing file.
+    TypeError
+        If ``weights`` is of none of the accepted types.
+    """
+    if weights is None or isinstance(weights, Mapping):
+        return weights
+    if isinstance(weights, WeightsEnum):
+        enum = _weights_enum(arch)
+        if not isinstance(weights, enum):
+            raise ValueError(
+                f"{weights!r} are weights for another architecture; {arch!r} accepts "
+                f"{enum.__name__}: {_available(enum)}"
+            )
+        return weights
+    if isinstance(weights, str) and not os.path.isfile(weights) and _NAME_RE.match(weights):
+        enum = _weights_enum(arch)
+        prefix, _, name = weights.rpartition(".")
+        member = enum.__members__.get(name.upper())
+        if member is None or (prefix and prefix != enum.__name__):
+            raise ValueError(
+                f"unknown weights {weights!r} for {arch!r}; available torchvision weights "
+                f"are {_available(enum)} (or pass a path to an existing state-dict file)"
+            )
+        return member
+    if isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file not found: {str(path)!r}")
+        return path
+    raise TypeError(
+        "weights must be None, a torchvision weights name or member, a path to a "
+        f"state-dict file, or a state dict; got {type(weights).__name__}"
+    )
+
+
+def _hub_file(weights):
+    """Path where torch hub caches (and looks for) the file of ``weights``."""
+    filename = os.path.basename(urlparse(weights.url).path)
+    return os.path.join(torch.hub.get_dir(), "checkpoints", filename)
+
+
+def _load_hub(weights):
+    """State dict of torchvision ``weights``, from the hub cache or the web."""
+    try:
+        return weights.get_state_dict(progress=False, check_hash=False, weights_only=True)
+    except OSError as err:  # URLError, HTTPError, timeouts, unwritable cache
+        raise RuntimeError(
+            f"could not download the torchvision weights {weights!r} from {weights.url} "
+            f"({err}). Without internet access, place that file at {_hub_file(weights)!r} "
+            "(the torch hub cache, set by TORCH_HOME), or pass weights= a path to a local "
+            "state-dict file instead."
+        ) from err
+
+
+def _unwrap(obj, source):
+    if not isinstance(obj, Mapping):
+        raise ValueError(
+            f"{source} does not hold a state dict but a {type(obj).__name__}; save one with "
+            "torch.save(model.state_dict(), path)"
+        )
+    for key in _WRAPPER_KEYS:
+        if isinstance(obj.get(key), Mapping):
+            obj = obj[key]
+            break
+    state_dict = dict(obj)
+    bad = [k for k, v in state_dict.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise ValueError(
+            f"{source} is not a state dict: entries {bad[:_SHOW]} are not tensors keyed by name"
+        )
+    stripped = True
+    while stripped and state_dict:
+        stripped = False
+        for prefix in _PREFIXES:
+            if all(k.startswith(prefix) for k in state_dict):
+                state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
+                stripped = True
+    return state_dict
+
+
+def load_state_dict_file(path):
+    """Read a state dict from a file saved with ``torch.save``.
+
+    The file is read with ``torch.load(path, map_location="cpu",
+    weights_only=True)``. A checkpoint wrapping the state dict under
+    ``"state_dict"``, ``"model_state_dict"`` or ``"model"`` is unwrapped, and a
+    prefix ``"module."`` or ``"backbone."`` shared by all keys is stripped.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    state_dict : dict of str to torch.Tensor
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file does not hold a state dict (for example a whole pickled
+        module, which ``weights_only=True`` refuses).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {str(path)!r}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{str(path)!r} could not be read as a state dict with weights_only=True "
+            f"({err}); save weights with torch.save(model.state_dict(), path)"
+        ) from err
+    return _unwrap(obj, repr(str(path)))
+
+
+def adapt_input_conv(in_channels, weight):
+    """Adapt a 3-channel first-convolution weight to ``in_channels`` channels.
+
+    As timm's ``adapt_input_conv``: for one channel the RGB weights are summed;
+    otherwise they are repeated to ``in_channels`` and scaled by
+    ``3 / in_channels``.
+
+    Parameters
+    ----------
+    in_channels : int
+        Wanted number of input channels.
+    weight : torch.Tensor of shape (out, 3, kh, kw)
+        Pretrained weight.
+
+    Returns
+    -------
+    torch.Tensor of shape (out, in_channels, kh, kw)
+    """
+    dtype = weight.dtype
+    weight = weight.float()
+    if in_channels == 1:
+        weight = weight.sum(dim=1, keepdim=True)
+    elif in_channels != 3:
+        repeat = math.ceil(in_channels / 3)
+        weight = weight.repeat(1, repeat, 1, 1)[:, :in_channels] * (3 / in_channels)
+    return weight.to(dtype)
+
+
+def _attention_keys(model):
+    keys = set()
+    for name, module in model.named_modules():
+        if isinstance(module, (ECA, CBAM)):
+            keys.update(f"{name}.{k}" for k in module.state_dict())
+    return keys
+
+
+def _describe(keys):
+    keys = sorted(keys)
+    more = f" ... ({len(keys)} in all)" if len(keys) > _SHOW else ""
+    return f"{keys[:_SHOW]}{more}"
+
+
+def _load_into(model, state_dict, source):
+    own = model.state_dict()
+    sd = {k: v for k, v in state_dict.items()
+          if not any(k.startswith(p) for p in getattr(model, "ignored_prefixes", ()))}
+    conv_key = f"{getattr(model, 'first_conv', '')}.weight"
+    if conv_key in sd and conv_key in own:
+        src, dst = sd[conv_key], own[conv_key]
+        if src.dim() == 4 and src.shape[1] == 3 and src.shape[1] != dst.shape[1] \
+                and src.shape[0] == dst.shape[0] and src.shape[2:] == dst.shape[2:]:
+            sd[conv_key] = adapt_input_conv(dst.shape[1], src)
+    attn_keys = _attention_keys(model)
+    allowed = {k for k in own if k.endswith("num_batches_tracked")}
+    if not attn_keys & sd.keys():  # a plain (attention-free) state dict
+        allowed |= attn_keys
+    missing = own.keys() - sd.keys() - allowed
+    unexpected = sd.keys() - own.keys()
+    mismatched = {k for k in sd.keys() & own.keys() if sd[k].shape != own[k].shape}
+    if missing or unexpected or mismatched:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {_describe(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_describe(unexpected)}")
+        if mismatched:
+            parts.append(f"keys with other shapes {_describe(mismatched)}")
+        raise ValueError(
+            f"weights from {source} do not fit {type(model).__name__} "
+            f"(arch={getattr(model, 'arch', None)!r}, "
+            f"attention={getattr(model, 'attention', None)!r}): " + "; ".join(parts)
+        )
+    for key in own.keys() - sd.keys():  # allowed gaps keep their current values
+        sd[key] = own[key]
+    model.load_state_dict(sd, strict=True)
+
+
+def load_weights(model, weights):
+    """Load ``weights`` into a backbone in place.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A backbone with an ``arch`` attribute (e.g. ``ResNetBackbone`` or
+        ``SimpleCNN``).
+    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
+        See :func:`resolve_weights`. A torchvision ResNet state dict loads
+        without its ``fc.*`` keys; into an attention variant, the attention
+        parameters then keep their initialisation. A 3-channel first
+        convolution is adapted to the model's input channels (summed for one
+        channel, repeated and scaled otherwise, as timm does).
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The same model.
+
+    Raises
+    ------
+    ValueError
+        If the weights are unknown for the architecture, or keys are missing,
+        unexpected or of other shapes (the message names some).
+    FileNotFoundError
+        If a path does not name an existing file.
+    RuntimeError
+        If torchvision weights are neither cached nor downloadable; the message
+        gives the URL and the cache path where the file can be placed.
+    """
+    resolved = resolve_weights(weights, arch=model.arch)
+    if resolved is None:
+        return model
+    if isinstance(resolved, WeightsEnum):
+        state_dict, source = _unwrap(_load_hub(resolved), repr(resolved)), repr(resolved)
+    elif isinstance(resolved, Path):
+        state_dict, source = load_state_dict_file(resolved), repr(str(resolved))
+    else:
+        state_dict, source = _unwrap(resolved, "the given state dict"), "the given state dict"
+    with torch.no_grad():
+        _load_into(model, state_dict, source)
+    return model

@@ -1,0 +1,1 @@
+"""Test configurations shared by the common tests."""

@@ -1,0 +1,15 @@
+"""scikit-learn's own estimator checks on every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skmultimodal.utils._test_common.instance_generator import (
+    expected_failed_checks,
+    estimators_to_check,
+)
+
+
+@parametrize_with_checks(
+    list(estimators_to_check()), expected_failed_checks=expected_failed_checks
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
