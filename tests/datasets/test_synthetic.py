@@ -199,17 +199,12 @@ def test_signal_mask_is_where_the_blobs_are():
     assert spread[mask].min() > 4 * spread[~mask].mean()
 
 
-def test_signal_is_split_between_modalities(capsys):
+def test_signal_is_split_between_modalities():
     X, y = make_multimodal_classification(600, image_share=0.5, random_state=0)
     tab, blobs = _tabular(X), _blob_means(X, 32, 2)
     acc_tab = _cv_accuracy(tab, y)
     acc_image = _cv_accuracy(blobs, y)
     acc_both = _cv_accuracy(np.hstack([tab, blobs]), y)
-    with capsys.disabled():
-        print(
-            f"\n[signal] tabular {acc_tab:.3f} image {acc_image:.3f} "
-            f"both {acc_both:.3f}"
-        )
     assert 0.65 < acc_tab < 0.85 and 0.65 < acc_image < 0.85
     assert acc_both >= 0.88
     assert acc_both >= acc_tab + 0.08 and acc_both >= acc_image + 0.08
