@@ -23,7 +23,7 @@ def to_float_tensor(arr):
     if arr.shape[-1] == 4:
         arr = arr[:, :, :3]
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype)
-    tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    tensor = torch.tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     tensor = tensor.to(torch.float32)
     if scale is not None:
         tensor = tensor / scale

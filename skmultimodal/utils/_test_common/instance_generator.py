@@ -23,7 +23,15 @@ INIT_PARAMS = {
 }
 
 # name -> {check name: reason}; the target is to keep this empty.
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    "ImageClassifier": {
+        "check_methods_subset_invariance": (
+            "float32 convolutions give probabilities that differ by up to ~2e-7 "
+            "between batch sizes (the CPU kernels are chosen by batch size) while "
+            "the check allows 1e-7; predicted classes are identical."
+        ),
+    },
+}
 
 
 def _tested_instance(name, Estimator):

@@ -1,0 +1,27 @@
+"""Package-level facts: version, public names, estimator discovery."""
+
+import pytest
+
+import skmultimodal
+from skmultimodal.utils.discovery import all_estimators
+
+
+def test_version_and_public_names():
+    assert skmultimodal.__version__
+    for name in skmultimodal.__all__:
+        assert hasattr(skmultimodal, name)
+
+
+def test_all_estimators_lists_the_public_estimators():
+    names = [name for name, _ in all_estimators()]
+    assert {"ImageClassifier", "ImageEmbedder", "TabularMLPClassifier"} <= set(names)
+    assert names == sorted(names)
+    classifiers = dict(all_estimators(type_filter="classifier"))
+    assert "ImageClassifier" in classifiers and "ImageEmbedder" not in classifiers
+    transformers = dict(all_estimators(type_filter="transformer"))
+    assert "ImageEmbedder" in transformers
+
+
+def test_all_estimators_rejects_unknown_filter():
+    with pytest.raises(ValueError, match="type_filter"):
+        all_estimators(type_filter="regressor")
