@@ -21,8 +21,11 @@ class TabularMLPClassifier(BaseNetClassifier):
     ----------
     columns : list, default=None
         Columns of a DataFrame X to use; None uses all.
-    hidden_layer_sizes : tuple of int, default=(128, 64)
-    dropout : float, default=0.2
+    hidden_layer_sizes : tuple of int, default=(256,)
+        The defaults (one wide layer, strong dropout and weight decay) suit
+        tables with many correlated columns and few rows, such as expression
+        profiles of a few hundred genes in a thousand patients.
+    dropout : float, default=0.5
     batch_norm : bool, default=True
     activation : {"relu", "gelu", "tanh"}, default="relu"
     scale : bool, default=True
@@ -32,11 +35,11 @@ class TabularMLPClassifier(BaseNetClassifier):
         columns and rows.
     categorical : "auto" or list, default="auto"
         Columns to one-hot encode ("auto": string and category columns).
-    max_epochs : int, default=50
+    max_epochs : int, default=30
     batch_size : int, default=64
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
-    weight_decay : float, default=1e-2
+    weight_decay : float, default=0.05
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
@@ -67,10 +70,10 @@ class TabularMLPClassifier(BaseNetClassifier):
     (3,)
     """
 
-    def __init__(self, columns=None, *, hidden_layer_sizes=(128, 64), dropout=0.2,
+    def __init__(self, columns=None, *, hidden_layer_sizes=(256,), dropout=0.5,
                  batch_norm=True, activation="relu", scale=True, impute=None,
-                 categorical="auto", max_epochs=50, batch_size=64, lr=1e-3,
-                 optimizer="adamw", weight_decay=1e-2, class_weight=None,
+                 categorical="auto", max_epochs=30, batch_size=64, lr=1e-3,
+                 optimizer="adamw", weight_decay=0.05, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  callbacks=None, device="auto", random_state=None, verbose=0):
         self.columns = columns
