@@ -108,12 +108,14 @@ def check_image_size(image_size):
     """Return image_size as an (H, W) tuple of positive ints, or None."""
     if image_size is None:
         return None
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
+    if isinstance(image_size, bool) or isinstance(image_size, str):
+        size = ()
+    elif isinstance(image_size, numbers.Integral):
         size = (int(image_size), int(image_size))
     else:
         try:
             size = tuple(int(s) for s in image_size)
-        except TypeError:
+        except (TypeError, ValueError):
             size = ()
     if len(size) != 2 or min(size) < 1:
         raise ValueError(

@@ -1,0 +1,59 @@
+"""ImageModality and TabularModality specifications."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from skmultimodal import ImageModality, TabularModality
+
+
+def test_image_modality_params_and_validation():
+    mod = ImageModality("us", backbone="resnet18", attention="cbam", image_size=(32, 48))
+    assert clone(mod).get_params()["attention"] == "cbam"
+    assert mod.check_params().backbone_kwargs() == dict(
+        name="resnet18", attention="cbam", weights=None, in_channels=3)
+    with pytest.raises(ValueError, match="ResNet backbones only"):
+        ImageModality("us", backbone="simple_cnn", attention="eca").check_params()
+
+
+def test_image_modality_cells_and_missing_rows(tmp_path):
+    X = pd.DataFrame({"us": [np.zeros((4, 4)), np.nan, None]}, index=["a", "b", "c"])
+    mod = ImageModality("us", image_size=8)
+    with pytest.raises(ValueError, match=r"2 image\(s\) in column 'us' are missing"):
+        mod.cells_from_frame(X)
+    cells, labels = mod.cells_from_frame(X, allow_missing=True)
+    src = mod.make_source(cells, labels, allow_missing=True)
+    assert src[1].shape == (3, 8, 8) and not src.present(1) and src.present(0)
+    with pytest.raises(KeyError, match="available columns"):
+        ImageModality("mammo").cells_from_frame(X)
+
+
+def test_tabular_modality_preprocessing_and_names():
+    X = pd.DataFrame({"age": [40, 50, 60, 70], "stage": ["I", "II", None, "I"],
+                      "size": ["1.5", "2", "3", "4"]})
+    mod = TabularModality(["age", "stage", "size"]).fit(X)
+    assert mod.numeric_columns_ == ["age", "size"] and mod.categorical_columns_ == ["stage"]
+    out = mod.transform(X)
+    assert out.dtype == np.float32 and out.shape == (4, mod.n_features_out_)
+    np.testing.assert_allclose(out[:, 0].mean(), 0, atol=1e-6)
+    assert "categorical__stage_missing" in mod.get_feature_names_out()
+
+
+def test_tabular_modality_missing_blocks_are_skipped():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [2.0, np.nan, 4.0]})
+    mod = TabularModality()
+    missing = mod.missing_rows(X)
+    np.testing.assert_array_equal(missing, [False, True, False])
+    out = mod.fit(X, skip_rows=missing).transform(X, skip_rows=missing)
+    np.testing.assert_array_equal(out[1], [0, 0])
+
+
+def test_tabular_modality_errors():
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
+    with pytest.raises(KeyError, match="not among"):
+        TabularModality(["a"], categorical=["b"]).fit(X)
+    with pytest.raises(ValueError, match="impute="):
+        TabularModality(impute="knn").fit(X)
+    with pytest.raises(ValueError, match="more than once"):
+        TabularModality(["a", "a"]).fit(X)
