@@ -14,7 +14,13 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
-from ..utils._torch import resolve_device, resolve_optimizer, resolve_seed, torch_seed
+from ..utils._torch import (
+    loadable_device,
+    resolve_device,
+    resolve_optimizer,
+    resolve_seed,
+    torch_seed,
+)
 
 
 class BaseNetClassifier(ClassifierMixin, BaseEstimator):
@@ -231,6 +237,12 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def __setstate__(self, state):
+        # skorch itself moves a CUDA-trained net_ to the CPU when no GPU is here
+        if "device_" in state:
+            state["device_"] = loadable_device(state["device_"])
+        self.__dict__.update(state)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy; labels never seen in fit are an error."""

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from ..data import MultimodalDataset
 from ..modalities import ImageModality
 from ..nn import get_backbone
-from ..utils._torch import resolve_device, resolve_seed, torch_seed
+from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._image_input import image_cells
 
 
@@ -135,6 +135,11 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         if backbone is not None and next(backbone.parameters()).is_cuda:
             state["backbone_"] = copy.deepcopy(backbone).cpu()
         return state
+
+    def __setstate__(self, state):
+        if "device_" in state:
+            state["device_"] = loadable_device(state["device_"])
+        self.__dict__.update(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

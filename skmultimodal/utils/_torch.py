@@ -1,6 +1,7 @@
 """Small torch helpers shared by the estimators: devices, seeding, optimisers."""
 
 import contextlib
+import warnings
 
 import numpy as np
 import torch
@@ -24,6 +25,22 @@ def resolve_device(device):
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available.")
     return str(dev)
+
+
+def loadable_device(device):
+    """Device to use for a model loaded from disk: CUDA falls back to the CPU.
+
+    A model trained on a GPU and loaded on a machine without one predicts on
+    the CPU (with a warning) instead of failing.
+    """
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(
+            f"The model was fitted on {device!r} but CUDA is not available here; "
+            "using the CPU instead.",
+            UserWarning,
+        )
+        return "cpu"
+    return device
 
 
 def resolve_seed(random_state):

@@ -299,3 +299,18 @@ def test_dataframe_with_several_columns_needs_column():
     X = pd.DataFrame({"img": [np.zeros((8, 8))] * 2, "note": ["a", "b"]})
     with pytest.raises(ValueError, match="set column="):
         ImageClassifier(**FAST).fit(X, [0, 1])
+
+
+def test_model_saved_on_cuda_predicts_on_cpu(tmp_path, image_data, monkeypatch):
+    """A model whose net and device say CUDA loads on a machine without a GPU."""
+    images, y = image_data
+    clf = ImageClassifier(**FAST).fit(images, y)
+    expected = clf.predict_proba(images)
+    clf.device_ = "cuda"
+    clf.net_.device = "cuda"
+    joblib.dump(clf, tmp_path / "gpu.joblib")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="CUDA"):
+        loaded = joblib.load(tmp_path / "gpu.joblib")
+    assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(images), expected)
