@@ -301,6 +301,7 @@ def test_dataframe_with_several_columns_needs_column():
         ImageClassifier(**FAST).fit(X, [0, 1])
 
 
+@pytest.mark.filterwarnings("ignore::skorch.exceptions.DeviceWarning")
 def test_model_saved_on_cuda_predicts_on_cpu(tmp_path, image_data, monkeypatch):
     """A model whose net and device say CUDA loads on a machine without a GPU."""
     images, y = image_data
