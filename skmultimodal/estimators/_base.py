@@ -225,7 +225,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        proba = np.asarray(self.net_.predict_proba(self._dataset(X)), dtype=np.float64)
+        dataset = self._dataset(X)  # checks that the estimator is fitted
+        proba = np.asarray(self.net_.predict_proba(dataset), dtype=np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
