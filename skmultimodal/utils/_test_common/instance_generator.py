@@ -34,6 +34,25 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# Configurations on the multimodal tables of make_multimodal_classification
+# (column "image", columns "tab_0", ...), for the multimodal common checks.
+_TAB = ["tab_0", "tab_1", "tab_2", "tab_3"]
+MULTIMODAL_PARAMS = {
+    "ImageClassifier": dict(column="image", backbone="simple_cnn", image_size=16,
+                            max_epochs=2, random_state=0, device="cpu"),
+    "TabularMLPClassifier": dict(columns=_TAB, hidden_layer_sizes=(8,), max_epochs=3,
+                                 random_state=0, device="cpu"),
+}
+
+
+def multimodal_instances():
+    """Classifiers configured for multimodal tables, one per public classifier."""
+    for name, Estimator in all_estimators(type_filter="classifier"):
+        if name not in MULTIMODAL_PARAMS:
+            raise KeyError(f"{name} has no configuration in MULTIMODAL_PARAMS")
+        yield Estimator(**MULTIMODAL_PARAMS[name])
+
+
 def _tested_instance(name, Estimator):
     return Estimator(**INIT_PARAMS.get(name, {}))
 

@@ -1,0 +1,24 @@
+"""The library's multimodal common checks on every public estimator."""
+
+import pytest
+from sklearn.base import clone
+
+from skmultimodal.datasets import make_multimodal_classification
+from skmultimodal.utils._test_common.instance_generator import multimodal_instances
+from skmultimodal.utils.estimator_checks import yield_multimodal_checks
+
+
+@pytest.fixture(scope="module")
+def table():
+    X, y = make_multimodal_classification(48, image_size=16, n_features=4, n_informative=2,
+                                          n_patients=16, random_state=0)
+    return X, y, X["patient_id"]
+
+
+CASES = [(est, check) for est in multimodal_instances() for check in yield_multimodal_checks(est)]
+
+
+@pytest.mark.parametrize("estimator,check", CASES,
+                         ids=[f"{type(e).__name__}-{c.__name__}" for e, c in CASES])
+def test_multimodal_behaviour(estimator, check, table):
+    check(clone(estimator), *table)
