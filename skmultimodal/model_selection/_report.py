@@ -1,0 +1,638 @@
+"""Cross-validated comparison of several models on the same folds."""
+
+import math
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import cross_validate
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ..metrics import get_scorers, plot_confusion_matrix, plot_pr_curves, plot_roc_curves
+from ._splits import check_splits, make_cv
+
+__all__ = ["EvaluationReport", "evaluate"]
+
+_SUMMARY_COLUMNS = ["model", "metric", "mean", "std", "pooled", "ci_low", "ci_high",
+                    "n_folds"]
+
+
+class _StoredPredictions(ClassifierMixin, BaseEstimator):
+    """Replays stored predictions to a scikit-learn scorer.
+
+    ``X`` given to its methods is an array of positions into the stored
+    arrays, so any scorer (made by ``make_scorer`` or ``get_scorer``) can
+    score a subset, e.g. a bootstrap resample, of out-of-fold predictions.
+    """
+
+    def __init__(self, classes, y_pred, scores, response_method):
+        self.classes = classes
+        self.y_pred = y_pred
+        self.scores = scores
+        self.response_method = response_method
+        self.classes_ = classes
+
+    def predict(self, X):
+        return self.y_pred[np.asarray(X)]
+
+    @available_if(lambda self: self.response_method == "predict_proba")
+    def predict_proba(self, X):
+        return self.scores[np.asarray(X)]
+
+    @available_if(lambda self: self.response_method == "predict_proba")
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(lambda self: self.response_method == "decision_function")
+    def decision_function(self, X):
+        return self.scores[np.asarray(X)]
+
+
+def _check_estimators(estimators):
+    if isinstance(estimators, dict):
+        items = list(estimators.items())
+    elif isinstance(estimators, (list, tuple)):
+        items = []
+        for item in estimators:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise TypeError(
+                    "estimators must be a dict {name: estimator}, a list of (name, "
+                    f"estimator) pairs or one estimator; got the item {item!r}."
+                )
+            items.append(item)
+    elif hasattr(estimators, "fit"):
+        items = [(type(estimators).__name__, estimators)]
+    else:
+        raise TypeError(f"estimators must be a dict, a list of pairs or an estimator, "
+                        f"got {type(estimators).__name__}.")
+    if not items:
+        raise ValueError("No estimator to evaluate.")
+    names = [name for name, _ in items]
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"Estimator names must be strings, got {names}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Estimator names must be unique, got {names}.")
+    for name, est in items:
+        if isinstance(est, type) or not hasattr(est, "fit"):
+            raise TypeError(f"Estimator {name!r} is not an estimator instance: {est!r}.")
+    return items
+
+
+def _check_confidence(confidence):
+    if not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    return float(confidence)
+
+
+def _check_n_bootstrap(n_bootstrap):
+    if (not isinstance(n_bootstrap, numbers.Integral) or isinstance(n_bootstrap, bool)
+            or n_bootstrap < 0):
+        raise ValueError(f"n_bootstrap must be a non-negative int, got {n_bootstrap!r}.")
+    return int(n_bootstrap)
+
+
+def _score(scorer, replay, positions, y):
+    """Score stored predictions at ``positions``; NaN where the metric is undefined."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            value = float(scorer(replay, positions, y[positions]))
+        except (ValueError, ZeroDivisionError, IndexError):
+            return math.nan
+    return value
+
+
+def _bootstrap_positions(n_entries, entry_groups, rng):
+    """Positions of one bootstrap resample: rows, or whole groups with replacement."""
+    if entry_groups is None:
+        return rng.integers(n_entries, size=n_entries)
+    drawn = rng.integers(len(entry_groups), size=len(entry_groups))
+    return np.concatenate([entry_groups[g] for g in drawn])
+
+
+def _group_members(groups):
+    """Positions of the entries of each group, as a list of arrays."""
+    _, codes = np.unique(groups, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, bounds)
+
+
+_BLOCK = 50  # bootstrap resamples per random stream (and per parallel task)
+
+
+def _bootstrap_block(scorers, replay, y, n, seed, entry_groups):
+    rng = np.random.default_rng(seed)
+    values = np.full((n, len(scorers)), math.nan)
+    for b in range(n):
+        positions = _bootstrap_positions(len(y), entry_groups, rng)
+        for j, scorer in enumerate(scorers.values()):
+            values[b, j] = _score(scorer, replay, positions, y)
+    return values
+
+
+def _bootstrap(scorers, replay, y, n_bootstrap, confidence, seed, entry_groups, n_jobs):
+    """Percentile bootstrap interval of every metric; dict name -> (low, high).
+
+    The resamples are drawn in blocks of ``_BLOCK``, each from its own stream
+    spawned from ``seed``, so the result does not depend on ``n_jobs``.
+    """
+    if n_bootstrap == 0:
+        return {name: (math.nan, math.nan) for name in scorers}
+    sizes = [min(_BLOCK, n_bootstrap - start) for start in range(0, n_bootstrap, _BLOCK)]
+    streams = np.random.SeedSequence(seed).spawn(len(sizes))
+    blocks = Parallel(n_jobs=n_jobs)(
+        delayed(_bootstrap_block)(scorers, replay, y, size, stream, entry_groups)
+        for size, stream in zip(sizes, streams)
+    )
+    values = np.vstack(blocks)
+    alpha = (1.0 - confidence) / 2.0
+    out = {}
+    for j, name in enumerate(scorers):
+        valid = values[~np.isnan(values[:, j]), j]
+        if len(valid) < n_bootstrap / 2:
+            warnings.warn(
+                f"The metric {name!r} is undefined on {n_bootstrap - len(valid)} of "
+                f"{n_bootstrap} bootstrap resamples; its interval is left NaN.",
+                RuntimeWarning, stacklevel=3,
+            )
+            out[name] = (math.nan, math.nan)
+        else:
+            low, high = np.percentile(valid, [100 * alpha, 100 * (1 - alpha)])
+            out[name] = (float(low), float(high))
+    return out
+
+
+def _oof(fitted_estimators, test_indices, X, classes):
+    """Out-of-fold predictions of the fitted fold estimators, in fold order."""
+    preds, scores, method = [], [], None
+    for est, test in zip(fitted_estimators, test_indices):
+        X_test = _safe_indexing(X, test)
+        preds.append(np.asarray(est.predict(X_test)))
+        if hasattr(est, "predict_proba"):
+            fold_method, s = "predict_proba", np.asarray(est.predict_proba(X_test), float)
+            full = np.zeros((len(test), len(classes)))
+            cols = np.searchsorted(classes, est.classes_)
+            full[:, cols] = s
+            s = full
+        elif hasattr(est, "decision_function"):
+            fold_method, s = "decision_function", np.asarray(est.decision_function(X_test),
+                                                             float)
+        else:
+            fold_method, s = None, None
+        if method is not None and fold_method != method:
+            raise ValueError("The fold estimators do not offer the same prediction methods.")
+        method = fold_method
+        scores.append(s)
+    pred = np.concatenate(preds)
+    score = None if method is None else np.concatenate(scores)
+    return pred, score, method
+
+
+class EvaluationReport:
+    """Results of :func:`evaluate`: summary table, per-fold scores, predictions.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per (model, metric), columns ``model``, ``metric``, ``mean``
+        and ``std`` (over folds, ``ddof=1``), ``pooled`` (the metric on the
+        pooled out-of-fold predictions), ``ci_low``, ``ci_high`` (percentile
+        bootstrap interval of the pooled metric) and ``n_folds``;
+        :func:`modality_ablation` adds ``modalities`` and ``n_modalities``.
+    folds : pandas.DataFrame
+        One row per (model, fold, metric): ``model``, ``fold``, ``n_train``,
+        ``n_test``, ``fit_time``, ``score_time``, ``metric``, ``score``.
+    classes : ndarray
+        Sorted class labels (the columns of the probabilities).
+    y_true : ndarray
+        True label of each out-of-fold prediction.
+    rows : ndarray of int
+        Position in X of each out-of-fold prediction.
+    fold : ndarray of int
+        Fold of each out-of-fold prediction.
+    y_pred : dict of str to ndarray
+        Out-of-fold predicted labels of each model.
+    scores : dict of str to ndarray
+        Out-of-fold ``predict_proba`` (n, n_classes) of each model, or its
+        ``decision_function`` when it has no ``predict_proba`` (see
+        ``response_method``).
+    response_method : dict of str to str
+    splits : list of (train, test) index arrays
+        The folds shared by all models.
+    cv : cross-validation object
+        The splitter that made them.
+    estimators : dict of str to list of estimators or None
+        The fitted estimator of each fold (``return_estimators=True`` only).
+    index : pandas.Index
+        Row labels of X (its index if X is a DataFrame).
+    confidence, n_bootstrap : float, int
+        Bootstrap settings.
+    """
+
+    def __init__(self, *, summary, folds, classes, y_true, rows, fold, y_pred, scores,
+                 response_method, splits, cv, index, confidence, n_bootstrap,
+                 estimators=None):
+        self.summary = summary
+        self.folds = folds
+        self.classes = classes
+        self.y_true = y_true
+        self.rows = rows
+        self.fold = fold
+        self.y_pred = y_pred
+        self.scores = scores
+        self.response_method = response_method
+        self.splits = splits
+        self.cv = cv
+        self.index = index
+        self.confidence = confidence
+        self.n_bootstrap = n_bootstrap
+        self.estimators = estimators
+
+    @property
+    def models(self):
+        """Model names, in evaluation order."""
+        return list(self.y_pred)
+
+    @property
+    def metrics(self):
+        """Metric names, in scoring order."""
+        return list(dict.fromkeys(self.summary["metric"]))
+
+    @property
+    def predictions(self):
+        """Out-of-fold predictions of each model as a DataFrame.
+
+        Returns
+        -------
+        predictions : dict of str to pandas.DataFrame
+            Indexed by the row labels of X, with columns ``fold``, ``y_true``,
+            ``y_pred`` and ``proba_<class>`` per class (``decision_<class>``,
+            or ``decision`` for a binary problem, without ``predict_proba``).
+        """
+        out = {}
+        for model in self.models:
+            frame = pd.DataFrame(
+                {"fold": self.fold, "y_true": self.y_true, "y_pred": self.y_pred[model]},
+                index=self.index[self.rows],
+            )
+            scores = self.scores[model]
+            if scores is not None:
+                prefix = "proba" if self.response_method[model] == "predict_proba" \
+                    else "decision"
+                if scores.ndim == 1:
+                    frame[prefix] = scores
+                else:
+                    for j, label in enumerate(self.classes):
+                        frame[f"{prefix}_{label}"] = scores[:, j]
+            out[model] = frame
+        return out
+
+    def pivot(self, values="mean"):
+        """Wide table: one row per model, one column per metric.
+
+        Parameters
+        ----------
+        values : str, default="mean"
+            Column of :attr:`summary` to spread (e.g. "pooled", "ci_low").
+
+        Returns
+        -------
+        table : pandas.DataFrame
+        """
+        table = self.summary.pivot(index="model", columns="metric", values=values)
+        return table.loc[self.models, self.metrics]
+
+    def to_markdown(self, path=None, *, digits=3, ci=True):
+        """Markdown table: a row per model, a column per metric.
+
+        Cells read ``mean ± std [ci_low, ci_high]`` (fold mean and standard
+        deviation, bootstrap interval of the pooled metric).
+
+        Parameters
+        ----------
+        path : str or Path, default=None
+            If given, the table is also written there.
+        digits : int, default=3
+        ci : bool, default=True
+            Include the confidence interval.
+
+        Returns
+        -------
+        text : str
+        """
+        f = f"{{:.{digits}f}}"
+        lines = ["| model | " + " | ".join(self.metrics) + " |",
+                 "|---|" + "---|" * len(self.metrics)]
+        by_key = self.summary.set_index(["model", "metric"])
+        for model in self.models:
+            cells = []
+            for metric in self.metrics:
+                r = by_key.loc[(model, metric)]
+                cell = f.format(r["mean"])
+                if not math.isnan(r["std"]):
+                    cell += " ± " + f.format(r["std"])
+                if ci and not math.isnan(r["ci_low"]):
+                    cell += f" [{f.format(r['ci_low'])}, {f.format(r['ci_high'])}]"
+                cells.append(cell)
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        text = "\n".join(lines) + "\n"
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_csv(self, path, *, which="summary"):
+        """Write the summary (or the per-fold scores) to a CSV file.
+
+        Parameters
+        ----------
+        path : str or Path
+        which : {"summary", "folds"}, default="summary"
+
+        Returns
+        -------
+        path : Path
+        """
+        if which not in ("summary", "folds"):
+            raise ValueError(f"which must be 'summary' or 'folds', got {which!r}.")
+        path = Path(path)
+        getattr(self, which).to_csv(path, index=False)
+        return path
+
+    def _scores_of(self, models):
+        models = self.models if models is None else (
+            [models] if isinstance(models, str) else list(models))
+        unknown = [m for m in models if m not in self.y_pred]
+        if unknown:
+            raise ValueError(f"Unknown models {unknown}; known: {self.models}.")
+        missing = [m for m in models if self.scores[m] is None]
+        if missing:
+            raise ValueError(f"Models {missing} have neither predict_proba nor "
+                             "decision_function.")
+        return {m: self.scores[m] for m in models}
+
+    def plot_roc(self, models=None, *, path=None, title=None):
+        """ROC curves of the out-of-fold predictions (one-vs-rest per class
+        for multiclass), AUC in the legend. See
+        :func:`~skmultimodal.metrics.plot_roc_curves`.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+        """
+        return plot_roc_curves(self.y_true, self._scores_of(models), classes=self.classes,
+                               path=path, title=title)
+
+    def plot_pr(self, models=None, *, path=None, title=None):
+        """Precision-recall curves of the out-of-fold predictions, average
+        precision in the legend. See :func:`~skmultimodal.metrics.plot_pr_curves`.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+        """
+        return plot_pr_curves(self.y_true, self._scores_of(models), classes=self.classes,
+                              path=path, title=title)
+
+    def plot_confusion(self, models=None, *, normalize=None, path=None, title=None):
+        """Confusion matrix of the out-of-fold predictions, a panel per model.
+
+        Parameters
+        ----------
+        models : str or list of str, default=None
+            Models to show; None shows all.
+        normalize : {None, "true", "pred", "all"}, default=None
+        path : str or Path, default=None
+        title : str, default=None
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+        """
+        models = self.models if models is None else (
+            [models] if isinstance(models, str) else list(models))
+        return plot_confusion_matrix(
+            self.y_true, {m: self.y_pred[m] for m in models}, labels=self.classes,
+            normalize=normalize, path=path, title=title,
+            values_format=".2f" if normalize else None,
+        )
+
+    def __repr__(self):
+        n_folds = len(self.splits)
+        head = (f"EvaluationReport({len(self.models)} model(s), {len(self.metrics)} "
+                f"metric(s), {n_folds} folds, {self.confidence:.0%} bootstrap CI)")
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            return head + "\n" + self.summary.to_string(index=False, float_format="%.4f")
+
+    def _repr_html_(self):
+        return self.summary._repr_html_()
+
+
+def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1000,
+             confidence=0.95, random_state=0, n_jobs=None, params=None,
+             bootstrap_groups=False, return_estimators=False, error_score="raise",
+             plot_dir=None, verbose=0):
+    """Cross-validate several models on the same folds and tabulate their metrics.
+
+    Every model is fitted on the same training folds (a clone per fold, so
+    all preprocessing is learnt inside the fold) by
+    :func:`sklearn.model_selection.cross_validate`, which scores it on the
+    test fold. The fitted fold models then predict their test folds to give
+    out-of-fold predictions, from which the confidence intervals and the
+    figures are computed.
+
+    Confidence intervals are percentile bootstrap intervals of the metric
+    computed on the pooled out-of-fold predictions (the ``pooled`` column):
+    ``n_bootstrap`` times, as many predictions as there are drawn with
+    replacement (whole groups with ``bootstrap_groups=True``) and the
+    metric is recomputed; the interval spans the ``(1 - confidence) / 2``
+    and ``(1 + confidence) / 2`` quantiles of those values. The models are
+    not refitted, so the interval reflects the finite test set, not the
+    variability of training. All models see the same resamples (paired
+    bootstrap). Resamples on which a metric is undefined (e.g. a single
+    class for ROC AUC) are skipped.
+
+    Parameters
+    ----------
+    estimators : dict, list of (str, estimator) or estimator
+        The models to compare, by name. Any scikit-learn classifier, or a
+        skmultimodal estimator on a DataFrame.
+    X : DataFrame or array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Class labels (any type, e.g. strings).
+    groups : array-like of shape (n_samples,), default=None
+        Patient (or other group) of each row. With an int ``cv`` the folds
+        are then :class:`~sklearn.model_selection.StratifiedGroupKFold`, and
+        every split, whatever ``cv``, is checked for patients on both sides
+        (:class:`~skmultimodal.model_selection.GroupLeakageError`).
+    cv : int, cross-validation generator or iterable, default=5
+        Number of folds or splitter, see
+        :func:`~skmultimodal.model_selection.make_cv`. An int gives shuffled
+        stratified folds seeded by ``random_state``.
+    scoring : None, str, list or dict, default=None
+        Metrics, as :func:`~skmultimodal.metrics.get_scorers` takes them
+        (None: accuracy, balanced accuracy, F1, PR-AUC and ROC AUC; their
+        macro variants and per-class ROC AUC for multiclass). The class
+        labels of ``y`` are passed on, so the positive class of binary
+        metrics is the greater label, as in scikit-learn.
+    n_bootstrap : int, default=1000
+        Bootstrap resamples for the confidence intervals; 0 skips them.
+    confidence : float, default=0.95
+        Level of the intervals.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the fold shuffling (int ``cv``) and the bootstrap.
+    n_jobs : int, default=None
+        Folds fitted in parallel by ``cross_validate``, and blocks of
+        bootstrap resamples computed in parallel (the intervals do not
+        depend on it).
+    params : dict, default=None
+        Fit parameters passed to ``cross_validate`` (e.g. sample weights).
+    bootstrap_groups : bool, default=False
+        Resample whole groups instead of rows (cluster bootstrap; needs
+        ``groups``). Rows of one patient are correlated, so this gives more
+        honest intervals on patient-level data.
+    return_estimators : bool, default=False
+        Keep the fitted estimator of each fold in ``report.estimators``.
+    error_score : "raise" or float, default="raise"
+        As in ``cross_validate``.
+    plot_dir : str or Path, default=None
+        If given, ``roc.png``, ``pr.png`` and ``confusion.png`` are saved there.
+    verbose : int, default=0
+        Progress bar over the models (tqdm) when > 0; > 1 also passes
+        ``verbose - 1`` to ``cross_validate``.
+
+    Returns
+    -------
+    report : EvaluationReport
+        ``report.summary`` is the tidy table (model, metric, mean, std,
+        pooled, ci_low, ci_high, n_folds); ``report.folds`` the per-fold
+        scores; ``report.predictions`` the out-of-fold predictions.
+
+    See Also
+    --------
+    modality_ablation : The same table for every subset of a fusion model's
+        modalities.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skmultimodal.datasets import make_multimodal_classification
+    >>> from skmultimodal.model_selection import evaluate
+    >>> X, y = make_multimodal_classification(100, image_share=0.0, random_state=0)
+    >>> X = X.drop(columns="image")
+    >>> report = evaluate({"logreg": LogisticRegression(), "dummy": DummyClassifier()},
+    ...                   X, y, scoring=["accuracy", "roc_auc"], n_bootstrap=100)
+    >>> report.summary.shape
+    (4, 8)
+    >>> float(report.pivot().loc["dummy", "roc_auc"])
+    0.5
+    """
+    items = _check_estimators(estimators)
+    confidence = _check_confidence(confidence)
+    n_bootstrap = _check_n_bootstrap(n_bootstrap)
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"y needs at least two classes, got {classes.tolist()}.")
+    n_samples = len(y)
+    if len(X) != n_samples:
+        raise ValueError(f"X has {len(X)} rows but y has {n_samples}.")
+    if groups is not None:
+        groups = column_or_1d(groups)
+        if len(groups) != n_samples:
+            raise ValueError(f"groups has {len(groups)} entries but y has {n_samples}.")
+    if bootstrap_groups and groups is None:
+        raise ValueError("bootstrap_groups=True needs groups.")
+
+    rng = check_random_state(random_state)
+    split_seed = random_state if isinstance(random_state, numbers.Integral) \
+        else rng.randint(np.iinfo(np.int32).max)
+    boot_seed = rng.randint(np.iinfo(np.int32).max)
+    splitter = make_cv(cv, y, groups, random_state=split_seed)
+    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
+    if groups is not None:
+        check_splits(splits, groups)
+    scorers = get_scorers(scoring, labels=classes)
+
+    rows = np.concatenate([te for _, te in splits])
+    fold = np.concatenate([np.full(len(te), k) for k, (_, te) in enumerate(splits)])
+    y_entries = y[rows]
+    entry_groups = _group_members(groups[rows]) if bootstrap_groups else None
+    index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else pd.RangeIndex(n_samples)
+
+    summary, fold_rows = [], []
+    y_pred, scores, methods, fitted = {}, {}, {}, {}
+    iterator = items
+    if verbose:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(items, desc="evaluate", unit="model")
+    for name, estimator in iterator:
+        if verbose:
+            iterator.set_postfix_str(name)
+        result = cross_validate(
+            estimator, X, y, cv=splits, scoring=scorers, n_jobs=n_jobs, params=params,
+            return_estimator=True, error_score=error_score,
+            verbose=max(int(verbose) - 1, 0),
+        )
+        pred, score, method = _oof(result["estimator"], [te for _, te in splits], X,
+                                   classes)
+        y_pred[name], scores[name], methods[name] = pred, score, method
+        if return_estimators:
+            fitted[name] = list(result["estimator"])
+
+        replay = _StoredPredictions(classes, pred, score, method)
+        positions = np.arange(len(rows))
+        pooled = {m: _score(s, replay, positions, y_entries) for m, s in scorers.items()}
+        intervals = _bootstrap(scorers, replay, y_entries, n_bootstrap, confidence,
+                               boot_seed, entry_groups, n_jobs)
+        for metric in scorers:
+            values = np.asarray(result[f"test_{metric}"], dtype=float)
+            for k, (train, test) in enumerate(splits):
+                fold_rows.append({
+                    "model": name, "fold": k, "n_train": len(train), "n_test": len(test),
+                    "fit_time": result["fit_time"][k],
+                    "score_time": result["score_time"][k],
+                    "metric": metric, "score": values[k],
+                })
+            summary.append({
+                "model": name, "metric": metric,
+                "mean": float(np.nanmean(values)) if np.isfinite(values).any() else math.nan,
+                "std": float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1
+                else math.nan,
+                "pooled": pooled[metric],
+                "ci_low": intervals[metric][0], "ci_high": intervals[metric][1],
+                "n_folds": int(np.isfinite(values).sum()),
+            })
+
+    report = EvaluationReport(
+        summary=pd.DataFrame(summary, columns=_SUMMARY_COLUMNS),
+        folds=pd.DataFrame(fold_rows),
+        classes=classes, y_true=y_entries, rows=rows, fold=fold, y_pred=y_pred,
+        scores=scores, response_method=methods, splits=splits, cv=splitter, index=index,
+        confidence=confidence, n_bootstrap=n_bootstrap,
+        estimators=fitted if return_estimators else None,
+    )
+    if plot_dir is not None:
+        _save_plots(report, plot_dir)
+    return report
+
+
+def _save_plots(report, plot_dir):
+    plot_dir = Path(plot_dir)
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    with_scores = [m for m in report.models if report.scores[m] is not None]
+    if with_scores:
+        report.plot_roc(with_scores, path=plot_dir / "roc.png")
+        report.plot_pr(with_scores, path=plot_dir / "pr.png")
+    report.plot_confusion(path=plot_dir / "confusion.png")
