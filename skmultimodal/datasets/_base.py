@@ -8,13 +8,15 @@ import numpy as np
 
 DATA_ENV = "SKMULTIMODAL_DATA"
 DEFAULT_DATA_HOME = "~/skmultimodal_data"
+_MAX_LISTED = 10  # missing files named in an error message
 
 
 def get_data_home(data_home=None):
     """Return the folder where skmultimodal looks for the public data sets.
 
     Each data set lives in its own sub-folder, e.g. ``<data_home>/metabric/``.
-    Nothing is created or downloaded.
+    Nothing is created or downloaded here (loaders that can download create
+    their sub-folder when they do).
 
     Parameters
     ----------
@@ -44,7 +46,9 @@ def get_data_home(data_home=None):
     return Path(data_home).expanduser()
 
 
-def _require_files(folder, names, dataset_name):
+def _require_files(
+    folder, names, dataset_name, *, how_to_get=None, from_data_home=True
+):
     """Check that a data set's files are present in ``folder``.
 
     Parameters
@@ -52,9 +56,17 @@ def _require_files(folder, names, dataset_name):
     folder : path-like
         The data set's folder, usually ``get_data_home(data_home) / name``.
     names : iterable of str
-        File names expected in ``folder``.
+        File names expected in ``folder``; they may contain sub-folders
+        (``"images/case001.png"``).
     dataset_name : str
         Human-readable name of the data set, used in the error message.
+    how_to_get : str, default=None
+        Sentence saying where the files can be obtained, appended to the
+        error message.
+    from_data_home : bool, default=True
+        Whether ``folder`` is a sub-folder of the data home, in which case
+        the message explains how to choose the data home. False for readers
+        that are given a folder directly.
 
     Returns
     -------
@@ -64,22 +76,32 @@ def _require_files(folder, names, dataset_name):
     Raises
     ------
     FileNotFoundError
-        If any file is missing; the message names every missing file, the
-        folder looked in and how to choose that folder.
+        If any file is missing; the message names the missing files (the
+        first ten and how many more), the folder looked in, how to choose that
+        folder and where to obtain the files.
     """
     folder = Path(folder)
+    names = [str(name) for name in names]
     paths = [folder / name for name in names]
-    missing = [path.name for path in paths if not path.is_file()]
+    missing = [name for name, path in zip(names, paths) if not path.is_file()]
     if missing:
-        raise FileNotFoundError(
-            f"The {dataset_name} data set was not found: missing "
-            f"{', '.join(repr(name) for name in missing)} in folder '{folder}'. "
-            f"Put the file(s) there, or point to the folder holding the data "
-            f"sets with the data_home argument or the {DATA_ENV} environment "
-            f"variable (default {DEFAULT_DATA_HOME}); the loader reads "
-            f"<data_home>/{folder.name}/. Automatic downloading is not "
-            f"available yet."
+        shown = ", ".join(repr(name) for name in missing[:_MAX_LISTED])
+        if len(missing) > _MAX_LISTED:
+            shown += f" and {len(missing) - _MAX_LISTED} more"
+        message = (
+            f"The {dataset_name} data set was not found: missing {shown} in "
+            f"folder '{folder}'."
         )
+        if from_data_home:
+            message += (
+                f" Put the file(s) there, or point to the folder holding the data "
+                f"sets with the data_home argument or the {DATA_ENV} environment "
+                f"variable (default {DEFAULT_DATA_HOME}); the loader reads "
+                f"<data_home>/{folder.name}/."
+            )
+        if how_to_get:
+            message += f" {how_to_get}"
+        raise FileNotFoundError(message)
     return paths
 
 
@@ -148,3 +170,31 @@ def _check_option(value, name, options):
             f"got {value!r}"
         )
     return value
+
+
+def _check_bool(value, name):
+    """Validate a boolean argument (numpy bools accepted) and return it as bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _check_names(values, name, options, *, min_count=1):
+    """Validate a sequence of distinct names among ``options``; return a tuple."""
+    if isinstance(values, str):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(
+            f"{name} must be a sequence of names among {options}, got {values!r}"
+        ) from None
+    if len(values) < min_count:
+        raise ValueError(
+            f"{name} must name at least {min_count} of {options}, got {values!r}"
+        )
+    for value in values:
+        _check_option(value, f"each of {name}", options)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a name, got {values}")
+    return values

@@ -4,12 +4,26 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._base import _check_option, _object_column, _require_files, get_data_home
+from ._base import (
+    _check_bool,
+    _check_option,
+    _object_column,
+    _require_files,
+    get_data_home,
+)
+from ._fetch import _download_missing
 
 FOLDER = "breastmnist"
 FILENAME = "breastmnist.npz"
 SPLITS = ("train", "val", "test")
 TARGET_NAMES = np.array(["malignant", "normal/benign"])
+
+# Canonical address and checksum of the file (MedMNIST v2 on Zenodo). Tests
+# point "url" at a local server.
+REMOTE = {
+    "url": "https://zenodo.org/records/10519652/files/breastmnist.npz",
+    "md5": "750601b1f35ba3300ea97c75c52ff8f6",
+}
 
 DESCR = """\
 .. _breastmnist_dataset:
@@ -60,7 +74,14 @@ def _read_npz(path, splits):
     )
 
 
-def load_breastmnist(*, data_home=None, split=None, as_frame=True, return_X_y=False):
+def load_breastmnist(
+    *,
+    data_home=None,
+    split=None,
+    as_frame=True,
+    return_X_y=False,
+    download_if_missing=True,
+):
     """Load the BreastMNIST data set (binary classification, images only).
 
     =================   =================================
@@ -70,8 +91,9 @@ def load_breastmnist(*, data_home=None, split=None, as_frame=True, return_X_y=Fa
     Image               28x28 uint8, greyscale
     =================   =================================
 
-    Read from ``<data_home>/breastmnist/breastmnist.npz``; nothing is
-    downloaded.
+    Read from ``<data_home>/breastmnist/breastmnist.npz``. If the file is
+    absent it is downloaded from its official address (Zenodo, 560 kB) and
+    its MD5 checked, unless ``download_if_missing`` is False.
 
     Parameters
     ----------
@@ -87,6 +109,11 @@ def load_breastmnist(*, data_home=None, split=None, as_frame=True, return_X_y=Fa
         array.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
+    download_if_missing : bool, default=True
+        If True and the file is not in ``<data_home>/breastmnist/``, download
+        it from https://zenodo.org/records/10519652/files/breastmnist.npz
+        into that folder (created if needed) and check its MD5. If False,
+        raise FileNotFoundError instead.
 
     Returns
     -------
@@ -117,14 +144,30 @@ def load_breastmnist(*, data_home=None, split=None, as_frame=True, return_X_y=Fa
     Raises
     ------
     FileNotFoundError
-        If the file is not in ``<data_home>/breastmnist/``.
+        If the file is not in ``<data_home>/breastmnist/`` and
+        ``download_if_missing`` is False, or the download failed for want of
+        a connection (the message names the URL and the folder to put the file
+        in).
+    OSError
+        If the downloaded file does not have the expected MD5 (it is deleted).
     ValueError
         If ``split`` is not None, "train", "val" or "test".
     """
     if split is not None:
         _check_option(split, "split", SPLITS)
+    download_if_missing = _check_bool(download_if_missing, "download_if_missing")
     folder = get_data_home(data_home) / FOLDER
-    (path,) = _require_files(folder, [FILENAME], "BreastMNIST")
+    if download_if_missing and not (folder / FILENAME).is_file():
+        _download_missing(folder / FILENAME, REMOTE, "BreastMNIST")
+    (path,) = _require_files(
+        folder,
+        [FILENAME],
+        "BreastMNIST",
+        how_to_get=(
+            f"It can be downloaded from {REMOTE['url']} (MD5 {REMOTE['md5']}), "
+            f"e.g. with download_if_missing=True."
+        ),
+    )
 
     images, target, split_names = _read_npz(path, SPLITS if split is None else (split,))
 

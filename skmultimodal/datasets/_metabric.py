@@ -49,6 +49,15 @@ RECEPTOR_COLUMNS = (
     "pr_status",
 )
 
+HOW_TO_GET = (
+    "The file is the Kaggle table 'Breast Cancer Gene Expression Profiles "
+    "(METABRIC)' (https://www.kaggle.com/datasets/raghadalharbi/"
+    "breast-cancer-gene-expression-profiles-metabric), saved as "
+    "METABRIC_RNA_Mutation.csv.gz; its data come from cBioPortal study "
+    "brca_metabric (https://www.cbioportal.org/study/summary?id=brca_metabric). "
+    "It is not downloaded automatically (no single canonical file address)."
+)
+
 DESCR = """\
 .. _metabric_dataset:
 
@@ -188,7 +197,8 @@ def load_metabric(
     =================   =============================================
 
     Read from ``<data_home>/metabric/METABRIC_RNA_Mutation.csv.gz``; nothing
-    is downloaded.
+    is downloaded (the table has no canonical single-file address; the error
+    raised when it is missing says where to obtain it).
 
     Parameters
     ----------
@@ -255,7 +265,7 @@ def load_metabric(
             f"include_receptor_status must be a bool, got {include_receptor_status!r}"
         )
     folder = get_data_home(data_home) / FOLDER
-    (path,) = _require_files(folder, [FILENAME], "METABRIC")
+    (path,) = _require_files(folder, [FILENAME], "METABRIC", how_to_get=HOW_TO_GET)
 
     raw = pd.read_csv(path, low_memory=False)
     genes, mutations = _split_columns(raw.columns)

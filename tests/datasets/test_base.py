@@ -1,6 +1,7 @@
 """Tests of get_data_home and the shared loader helpers."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from skmultimodal.datasets import get_data_home
@@ -98,3 +99,42 @@ def test_check_int_and_float_bounds():
         _check_float(1.0, "r", low=0.0, high=1.0, closed="left")
     with pytest.raises(ValueError, match="finite"):
         _check_float(float("nan"), "r")
+
+
+def test_require_files_lists_ten_names_then_counts(tmp_path):
+    names = [f"images/case{i:03d}.png" for i in range(25)]
+    with pytest.raises(FileNotFoundError) as info:
+        _require_files(tmp_path, names, "Demo")
+    message = str(info.value)
+    assert "'images/case009.png'" in message and "case010" not in message
+    assert "and 15 more" in message
+
+
+def test_require_files_how_to_get_and_plain_folders(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        _require_files(
+            tmp_path, ["x.csv"], "Demo", how_to_get="Get it at https://example.org.",
+            from_data_home=False,
+        )
+    message = str(info.value)
+    assert message.endswith("Get it at https://example.org.")
+    assert "SKMULTIMODAL_DATA" not in message
+    assert "not available yet" not in message
+
+
+def test_check_bool_and_names():
+    from skmultimodal.datasets._base import _check_bool, _check_names
+
+    assert _check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(ValueError, match="flag must be a bool"):
+        _check_bool(1, "flag")
+    assert _check_names("a", "names", ("a", "b")) == ("a",)
+    assert _check_names(["b", "a"], "names", ("a", "b")) == ("b", "a")
+    with pytest.raises(ValueError, match="at least 1"):
+        _check_names([], "names", ("a", "b"))
+    with pytest.raises(ValueError, match="repeat"):
+        _check_names(["a", "a"], "names", ("a", "b"))
+    with pytest.raises(ValueError, match="each of names must be one of"):
+        _check_names(["c"], "names", ("a", "b"))
+    with pytest.raises(ValueError, match="sequence of names"):
+        _check_names(3, "names", ("a", "b"))

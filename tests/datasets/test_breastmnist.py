@@ -8,16 +8,18 @@ from skmultimodal.datasets import load_breastmnist
 
 def test_missing_file_says_where(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        load_breastmnist(data_home=tmp_path)
+        load_breastmnist(data_home=tmp_path, download_if_missing=False)
     message = str(info.value)
     assert "breastmnist.npz" in message
     assert str(tmp_path / "breastmnist") in message
+    assert not (tmp_path / "breastmnist").exists()  # nothing created
 
 
 @pytest.mark.parametrize("split", ["training", "Train", "", 0])
 def test_invalid_split(tmp_path, split):
     with pytest.raises(ValueError, match="split must be one of"):
         load_breastmnist(data_home=tmp_path, split=split)
+    assert not (tmp_path / "breastmnist").exists()  # checked before downloading
 
 
 @pytest.fixture(scope="module")
