@@ -6,15 +6,27 @@ skorch.
 """
 
 from .estimators import ImageClassifier, ImageEmbedder, TabularMLPClassifier
+from .fusion import (
+    CrossAttentionFusionClassifier,
+    DeepFeatureExtractor,
+    IntermediateFusionClassifier,
+    LateFusionClassifier,
+    make_stacking_ensemble,
+)
 from .modalities import ImageModality, TabularModality
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CrossAttentionFusionClassifier",
+    "DeepFeatureExtractor",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageModality",
+    "IntermediateFusionClassifier",
+    "LateFusionClassifier",
     "TabularMLPClassifier",
     "TabularModality",
     "__version__",
+    "make_stacking_ensemble",
 ]

@@ -30,7 +30,7 @@ def data_home():
     return path
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     """Run torch on one thread in tests.
 

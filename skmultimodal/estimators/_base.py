@@ -14,6 +14,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
+from ._callbacks import RecalibrateBatchNorm
 from ..utils._torch import (
     loadable_device,
     resolve_device,
@@ -135,6 +136,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                  EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change,
                                load_best=True))
             )
+        # exact batch-norm statistics for the final weights (see the callback)
+        callbacks.append(("recalibrate_bn", RecalibrateBatchNorm()))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks

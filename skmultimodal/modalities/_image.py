@@ -101,11 +101,14 @@ class ImageModality(BaseEstimator):
         Training-time augmentation; True uses flips, rotations and brightness
         and contrast jitter. A callable (e.g. ``torchvision.transforms.v2``)
         receives a float (C, H, W) tensor. Never applied at predict time.
+    backbone_params : dict, default=None
+        Further keyword arguments of the backbone, e.g.
+        ``{"channels": (16, 32)}`` for a smaller SimpleCNN.
     """
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None,
                  weights=None, freeze_backbone=False, image_size=224, channels=3,
-                 normalize="imagenet", augment=False):
+                 normalize="imagenet", augment=False, backbone_params=None):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -115,6 +118,7 @@ class ImageModality(BaseEstimator):
         self.channels = channels
         self.normalize = normalize
         self.augment = augment
+        self.backbone_params = backbone_params
 
     def check_params(self):
         """Validate the parameters, raising ValueError on the first bad one."""
@@ -134,6 +138,10 @@ class ImageModality(BaseEstimator):
             raise ValueError(f"channels={self.channels!r} must be 1 or 3.")
         check_image_size(self.image_size)
         resolve_augmentation(self.augment)
+        if self.backbone_params is not None and not isinstance(self.backbone_params, dict):
+            raise ValueError(
+                f"backbone_params={self.backbone_params!r} must be None or a dict."
+            )
         self.make_transform(train=False)
         return self
 

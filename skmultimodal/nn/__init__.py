@@ -1,5 +1,12 @@
 """Torch modules: image backbones, attention modules, MLP encoder, weights loading."""
 from ._attention import ATTENTIONS, CBAM, ECA
+from ._fusion import (
+    FUSIONS,
+    CrossAttentionBlock,
+    CrossAttentionFusionNet,
+    IntermediateFusionNet,
+    ModalityEncoder,
+)
 from ._heads import ImageClassifierModule, TabularClassifierModule
 from ._mlp import MLP
 from ._registry import BACKBONES, get_backbone
@@ -11,9 +18,14 @@ __all__ = [
     "ATTENTIONS",
     "BACKBONES",
     "CBAM",
+    "CrossAttentionBlock",
+    "CrossAttentionFusionNet",
     "ECA",
+    "FUSIONS",
     "ImageClassifierModule",
+    "IntermediateFusionNet",
     "MLP",
+    "ModalityEncoder",
     "ResNetBackbone",
     "SimpleCNN",
     "TabularClassifierModule",

@@ -1,6 +1,5 @@
 """ImageClassifier: input forms, labels, reproducibility, persistence, bad input."""
 
-import io
 import pickle
 
 import joblib

@@ -6,6 +6,10 @@ check an estimator does not pass is listed, each with its reason.
 """
 
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from ...estimators import ImageClassifier
+from ...modalities import ImageModality, TabularModality
 
 from ..discovery import all_estimators
 
@@ -20,6 +24,23 @@ INIT_PARAMS = {
         hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, lr=1e-2, random_state=0,
         device="cpu",
     ),
+    # On scikit-learn's numeric arrays, fusion estimators see one tabular
+    # modality holding every column (columns=None).
+    "IntermediateFusionClassifier": dict(
+        modalities=[("tab", TabularModality(None, hidden_layer_sizes=(16,)))],
+        embed_dim=16, head_hidden_sizes=(16,), max_epochs=20, lr=1e-2, random_state=0,
+        device="cpu",
+    ),
+    "CrossAttentionFusionClassifier": dict(
+        modalities=[("tab", TabularModality(None, hidden_layer_sizes=(16,)))],
+        embed_dim=16, n_heads=2, n_layers=1, n_tokens=2, max_epochs=20, lr=1e-2,
+        random_state=0, device="cpu",
+    ),
+    "LateFusionClassifier": dict(estimators=[("tab", LogisticRegression(), None)]),
+    "DeepFeatureExtractor": dict(
+        image_columns=None, backbone="simple_cnn", image_size=8,
+        encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0, device="cpu",
+    ),
 }
 
 # name -> {check name: reason}; the target is to keep this empty.
@@ -31,17 +52,40 @@ EXPECTED_FAILED_CHECKS = {
             "the check allows 1e-7; predicted classes are identical."
         ),
     },
+    "DeepFeatureExtractor": {
+        "check_methods_subset_invariance": (
+            "float32 convolutions give features that differ by ~1e-6 between batch "
+            "sizes (the CPU kernels are chosen by batch size); the check allows 1e-7."
+        ),
+    },
 }
 
 
 # Configurations on the multimodal tables of make_multimodal_classification
 # (column "image", columns "tab_0", ...), for the multimodal common checks.
 _TAB = ["tab_0", "tab_1", "tab_2", "tab_3"]
+
+
+def _modalities():
+    return [("img", ImageModality("image", backbone="simple_cnn", image_size=16)),
+            ("tab", TabularModality(_TAB, hidden_layer_sizes=(8,)))]
+
+
 MULTIMODAL_PARAMS = {
     "ImageClassifier": dict(column="image", backbone="simple_cnn", image_size=16,
                             max_epochs=2, random_state=0, device="cpu"),
     "TabularMLPClassifier": dict(columns=_TAB, hidden_layer_sizes=(8,), max_epochs=3,
                                  random_state=0, device="cpu"),
+    "IntermediateFusionClassifier": dict(
+        modalities=_modalities(), embed_dim=8, head_hidden_sizes=(8,), max_epochs=2,
+        random_state=0, device="cpu"),
+    "CrossAttentionFusionClassifier": dict(
+        modalities=_modalities(), embed_dim=8, n_heads=2, n_layers=1, n_tokens=2,
+        max_epochs=2, random_state=0, device="cpu"),
+    "LateFusionClassifier": dict(estimators=[
+        ("img", ImageClassifier("image", backbone="simple_cnn", image_size=16,
+                                max_epochs=2, random_state=0, device="cpu"), ["image"]),
+        ("tab", LogisticRegression(), _TAB)]),
 }
 
 

@@ -1,0 +1,46 @@
+"""Callbacks the library's networks train with."""
+
+import torch
+from skorch.callbacks import Callback
+
+
+class RecalibrateBatchNorm(Callback):
+    """Recompute batch-norm running statistics once training ends.
+
+    Running statistics are exponential averages over the last few batches;
+    when the weights still move quickly (small data sets, few epochs) they
+    lag behind the weights, and evaluation-mode predictions can collapse to
+    one class while training-mode ones are fine. This callback resets them
+    and recomputes exact averages over the training set with the final
+    weights (as ``torch.optim.swa_utils.update_bn``), with dropout and
+    modality dropout off. Batch norms of frozen encoders (kept in evaluation
+    mode by their module) are left alone.
+    """
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if X is None:
+            return
+        module = net.module_
+        module.train()
+        bns = [m for m in module.modules()
+               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+               and m.training and m.track_running_stats]
+        if not bns:
+            module.eval()
+            return
+        module.eval()
+        saved = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average
+            bn.train()
+        try:
+            with torch.no_grad():
+                for Xi, _ in net.get_iterator(net.get_dataset(X), training=False):
+                    first = next(iter(Xi.values())) if isinstance(Xi, dict) else Xi
+                    if len(first) > 1:
+                        net.infer(Xi)
+        finally:
+            for bn, momentum in zip(bns, saved):
+                bn.momentum = momentum
+            module.eval()

@@ -1,0 +1,24 @@
+"""Fusion estimators: intermediate, cross-attention, late fusion and stacking.
+
+- :class:`IntermediateFusionClassifier`: per-modality embeddings fused
+  (concatenation, gating or Kronecker product) before one head (study 2).
+- :class:`CrossAttentionFusionClassifier`: image spatial tokens and tabular
+  tokens attending to each other (study 1).
+- :class:`LateFusionClassifier`: one classifier per modality, probabilities
+  averaged or stacked.
+- :class:`DeepFeatureExtractor` and :func:`make_stacking_ensemble`: attention
+  CNN features of several image columns, then a stacking ensemble (study 3).
+"""
+
+from ._cross_attention import CrossAttentionFusionClassifier
+from ._intermediate import IntermediateFusionClassifier
+from ._late import LateFusionClassifier
+from ._stacking import DeepFeatureExtractor, make_stacking_ensemble
+
+__all__ = [
+    "CrossAttentionFusionClassifier",
+    "DeepFeatureExtractor",
+    "IntermediateFusionClassifier",
+    "LateFusionClassifier",
+    "make_stacking_ensemble",
+]

@@ -1,0 +1,280 @@
+"""Shared base of the fusion classifiers: modality lists, validation, sources."""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..data import ArraySource
+from ..data._io import is_missing
+from ..estimators._base import BaseNetClassifier
+from ..modalities import ImageModality, TabularModality, check_column_present
+from ..modalities._tabular import as_frame
+
+
+def _rows_text(labels, mask, limit=10):
+    rows = [labels[i] for i in np.flatnonzero(mask)]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{rows[:limit]}{more}"
+
+
+def check_named_list(items, what, constructor_params, n_fields=2, allow_dict_hint=True):
+    """Validate a ColumnTransformer-style list of named tuples; return the names.
+
+    Raises TypeError for a wrong container or tuple shape and ValueError for
+    duplicate names, names holding ``"__"`` or names clashing with the
+    constructor parameters.
+    """
+    shape = "(name, modality)" if n_fields == 2 else "(name, estimator, columns)"
+    if isinstance(items, dict) and allow_dict_hint:
+        raise TypeError(
+            f"{what} must be a list of {shape} tuples, got a dict; use "
+            f"list({what}.items())."
+        )
+    if not isinstance(items, (list, tuple)) or not items:
+        raise TypeError(f"{what} must be a non-empty list of {shape} tuples, got {items!r}.")
+    names = []
+    for item in items:
+        if not isinstance(item, (list, tuple)) or len(item) != n_fields:
+            raise TypeError(f"Each entry of {what} must be a {shape} tuple, got {item!r}.")
+        name = item[0]
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Names in {what} must be non-empty strings, got {name!r}.")
+        names.append(name)
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"The name {name!r} is used more than once in {what}: {names}.")
+        seen.add(name)
+    for name in names:
+        if "__" in name:
+            raise ValueError(f"Names in {what} must not contain '__': got {name!r}.")
+        if name in constructor_params:
+            raise ValueError(
+                f"The name {name!r} in {what} clashes with a parameter of the estimator; "
+                "choose another name."
+            )
+    return names
+
+
+class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
+    """Base of the multimodal classifiers whose modalities are fused in one network.
+
+    ``modalities`` is a list of ``(name, modality)`` pairs, as the
+    ``transformers`` of :class:`~sklearn.compose.ColumnTransformer`: each
+    modality is an :class:`~skmultimodal.modalities.ImageModality` (a column
+    of image paths or arrays) or a
+    :class:`~skmultimodal.modalities.TabularModality` (a group of columns).
+    Nested parameters are reached with ``<name>__<param>``, e.g.
+    ``set_params(us__backbone="simple_cnn")``.
+
+    X is a pandas DataFrame. A 2-D numeric array is also accepted when all
+    modalities are tabular (its columns are then named 0..n-1). As for any
+    scikit-learn estimator, X at predict time has the columns seen in fit,
+    in the same order.
+
+    A modality may be missing in a row (image cell None/NaN, or every column
+    of a tabular modality NaN); the network sees a presence flag
+    ``<name>_present`` per modality. A row where every modality is missing is
+    an error.
+
+    Subclasses implement ``_module_spec`` and ``_check_fusion_params``.
+    """
+
+    _with_presence = True
+    _supports_missing_modalities = True
+
+    # -- nested parameters ----------------------------------------------
+    def get_params(self, deep=True):
+        """Parameters of the estimator, with ``<name>__<param>`` of each modality.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the modalities.
+
+        Returns
+        -------
+        params : dict
+        """
+        return self._get_params("modalities", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``<name>__<param>`` of the modalities.
+
+        Returns
+        -------
+        self : object
+        """
+        self._set_params("modalities", **params)
+        return self
+
+    # -- validation -----------------------------------------------------
+    def _check_fusion_params(self):  # pragma: no cover - overridden
+        """Validate the fusion-specific parameters (subclasses)."""
+
+    def _validate_modalities(self):
+        names = check_named_list(self.modalities, "modalities",
+                                 self.get_params(deep=False))
+        for name, modality in self.modalities:
+            if not isinstance(modality, (ImageModality, TabularModality)):
+                raise TypeError(
+                    f"Modality {name!r} is a {type(modality).__name__}; expected an "
+                    "ImageModality or a TabularModality instance."
+                )
+            if isinstance(modality, ImageModality):
+                modality.check_params()
+        clashes = [n for n in names if f"{n}_present" in names]
+        if clashes:
+            raise ValueError(f"Modality names {clashes} clash with '<name>_present' of others.")
+        if any("." in n for n in names):
+            raise ValueError(f"Modality names must not contain '.': {names}")
+        return names
+
+    def _specs(self):
+        return dict(self.modalities_) if hasattr(self, "modalities_") else dict(self.modalities)
+
+    def _required_columns(self):
+        columns = []
+        for modality in self._specs().values():
+            if isinstance(modality, ImageModality):
+                columns.append(modality.column)
+            elif hasattr(modality, "columns_"):
+                columns.extend(modality.columns_)
+            elif modality.columns is not None:
+                cols = modality.columns
+                columns.extend([cols] if isinstance(cols, (str, numbers.Integral)) else cols)
+        return [c for c in columns if c is not None]
+
+    def _check_frame(self, X, reset):
+        if isinstance(X, pd.DataFrame):
+            # Missing columns first: a KeyError naming them beats sklearn's
+            # generic feature-name mismatch.
+            check_column_present(X, self._required_columns())
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        specs = self._specs().values()
+        if (all(isinstance(m, TabularModality) for m in specs)
+                and (sparse.issparse(X) or not isinstance(X, (pd.Series, dict, str)))):
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            return as_frame(X)
+        raise TypeError(
+            f"{type(self).__name__} expects X to be a pandas DataFrame holding the "
+            f"modalities' columns, got {type(X).__name__}."
+        )
+
+    def _prepare_X(self, X, reset):
+        if reset:
+            for attr in ("modalities_", "feature_names_in_", "n_features_in_"):
+                self.__dict__.pop(attr, None)
+            self._validate_modalities()
+            self._check_fusion_params()
+        elif not hasattr(self, "modalities_"):
+            check_is_fitted(self, "net_")
+        frame = self._check_frame(X, reset)
+        labels = list(frame.index)
+        data, missing = {}, {}
+        for name, modality in self._specs().items():
+            if isinstance(modality, ImageModality):
+                cells, _ = modality.cells_from_frame(frame, allow_missing=True)
+                data[name] = cells
+                missing[name] = np.fromiter((is_missing(c) for c in cells), bool, len(cells))
+            else:
+                missing[name] = modality.missing_rows(frame)
+                data[name] = frame
+        if len(frame) and missing:
+            none = np.logical_and.reduce(list(missing.values()))
+            if none.any():
+                raise ValueError(
+                    f"{int(none.sum())} row(s) have every modality missing "
+                    f"({list(missing)}): rows {_rows_text(labels, none)}. Each row needs "
+                    "at least one modality."
+                )
+        return {"frame": frame, "labels": labels, "data": data, "missing": missing}
+
+    def _n_rows(self, prepared):
+        return len(prepared["frame"])
+
+    def _fit_preprocessing(self, prepared):
+        fitted = {}
+        for name, modality in self.modalities:
+            modality = clone(modality)
+            miss = prepared["missing"][name]
+            if miss.all():
+                raise ValueError(f"Modality {name!r} is missing in every training row.")
+            if isinstance(modality, TabularModality):
+                modality.fit(prepared["frame"], skip_rows=miss)
+            fitted[name] = modality
+        self.modalities_ = fitted
+
+    def _make_sources(self, prepared, train):
+        sources = {}
+        for name, modality in self.modalities_.items():
+            miss = prepared["missing"][name]
+            if isinstance(modality, ImageModality):
+                # Placeholders (and presence flags) only where needed: an
+                # image_size=None modality without missing images still works.
+                sources[name] = modality.make_source(
+                    prepared["data"][name], prepared["labels"], train=train,
+                    allow_missing=bool(miss.any()),
+                )
+            else:
+                sources[name] = ArraySource(
+                    modality.transform(prepared["frame"], skip_rows=miss), present=~miss
+                )
+        return sources
+
+
+    def _modality_specs(self):
+        """Modality specifications of the fusion network (see ``nn._fusion``)."""
+        specs = []
+        for name, modality in self.modalities_.items():
+            if isinstance(modality, ImageModality):
+                kwargs = modality.backbone_kwargs()
+                spec = dict(
+                    name=name, kind="image", backbone=kwargs["name"],
+                    attention=kwargs["attention"], weights=kwargs["weights"],
+                    in_channels=kwargs["in_channels"],
+                    freeze_backbone=modality.freeze_backbone,
+                )
+                extra = modality.backbone_params
+                if extra:
+                    spec["backbone_kwargs"] = dict(extra)
+            else:
+                spec = dict(name=name, kind="tabular", in_features=modality.n_features_out_,
+                            **modality.encoder_kwargs())
+            specs.append(spec)
+        return specs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags
+
+
+def check_int(value, name, minimum=1):
+    """Raise ValueError unless ``value`` is an int >= ``minimum``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < minimum):
+        raise ValueError(f"{name}={value!r} must be an int >= {minimum}.")
+
+
+def check_rate(value, name):
+    """Raise ValueError unless ``value`` is a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name}={value!r} must be a float in [0, 1).")
+
+
+def check_sizes(value, name):
+    """Validate a tuple of positive ints (hidden layer sizes); return it as a tuple."""
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name}={value!r} must be a tuple of positive ints.") from None
+    for s in sizes:
+        check_int(s, f"every entry of {name}")
+    return sizes

@@ -1,0 +1,154 @@
+"""IntermediateFusionClassifier: per-modality embeddings joined before one head."""
+
+from ..nn._fusion import FUSIONS, MAX_KRONECKER_MODALITIES, IntermediateFusionNet
+from ._base import BaseFusionClassifier, check_int, check_rate, check_sizes
+
+
+class IntermediateFusionClassifier(BaseFusionClassifier):
+    """Intermediate (latent-level) fusion of image and tabular modalities.
+
+    Study 2 (histopathology patches + EHR): one encoder per modality (image:
+    pooled backbone features; tabular: the modality's MLP), each projected to
+    ``embed_dim`` units, fused, then classified by an MLP head. The whole
+    network is trained end to end.
+
+    A missing modality (image cell None/NaN, all columns of a tabular modality
+    NaN) is replaced by a learned missing embedding, and during training
+    ``modality_dropout`` randomly hides present modalities (never all of a
+    row's) so the network learns to cope with missing ones.
+
+    Parameters
+    ----------
+    modalities : list of (str, modality) tuples
+        ``(name, ImageModality(...) or TabularModality(...))`` pairs, as the
+        transformers of a ColumnTransformer. Names must be unique, must not
+        contain ``"__"`` and must not be parameter names. Nested parameters
+        are set with ``<name>__<param>`` (e.g. ``us__backbone``).
+    embed_dim : int, default=128
+        Width of each modality's projected embedding.
+    fusion : {"concat", "gated", "kronecker"}, default="concat"
+        ``"concat"`` concatenates the embeddings; ``"gated"`` scales each
+        embedding by a sigmoid gate computed from all embeddings
+        (PathomicFusion-style); ``"kronecker"`` takes the outer product of the
+        embeddings reduced to ``kronecker_dim`` units with a 1 appended (at
+        most 3 modalities).
+    kronecker_dim : int, default=16
+        Units per modality entering the Kronecker product.
+    head_hidden_sizes : tuple of int, default=(128,)
+        Hidden layers of the classification head.
+    dropout : float, default=0.2
+        Dropout in the projections and the head.
+    modality_dropout : float, default=0.1
+        Probability, in training, of hiding a present modality.
+    max_epochs : int, default=20
+    batch_size : int, default=32
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
+    weight_decay : float, default=1e-2
+    class_weight : None, "balanced" or dict, default=None
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` and stop when the
+        validation loss has not improved for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    callbacks : list of skorch callbacks, default=None
+        Copied before use.
+    num_workers : int, default=0
+        DataLoader worker processes reading images.
+    device : str, default="auto"
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, shuffling, augmentation and modality dropout.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    modalities_ : dict of str to modality
+        Fitted copies of the modalities (tabular preprocessing fitted on the
+        rows where the modality is present).
+    net_ : skorch.NeuralNetClassifier
+        The trained network; ``net_.module_`` is an
+        :class:`~skmultimodal.nn._fusion.IntermediateFusionNet`.
+    n_features_in_ : int
+        Number of columns of X.
+    feature_names_in_ : ndarray
+        Column names of X (when they are strings).
+    n_iter_ : int
+        Epochs run.
+    device_ : str
+
+    See Also
+    --------
+    CrossAttentionFusionClassifier : Fusion by cross-attention between tokens.
+    LateFusionClassifier : Fusion of per-modality predictions.
+
+    Examples
+    --------
+    >>> from skmultimodal.datasets import make_multimodal_classification
+    >>> from skmultimodal.fusion import IntermediateFusionClassifier
+    >>> from skmultimodal.modalities import ImageModality, TabularModality
+    >>> X, y = make_multimodal_classification(60, image_size=16, random_state=0)
+    >>> clf = IntermediateFusionClassifier(
+    ...     modalities=[("img", ImageModality("image", backbone="simple_cnn",
+    ...                                       image_size=16, channels=1)),
+    ...                 ("tab", TabularModality([f"tab_{i}" for i in range(10)]))],
+    ...     embed_dim=16, max_epochs=2, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (60, 2)
+    >>> clf.set_params(img__backbone="resnet18").get_params()["img__backbone"]
+    'resnet18'
+    """
+
+    def __init__(self, modalities, *, embed_dim=128, fusion="concat", kronecker_dim=16,
+                 head_hidden_sizes=(128,), dropout=0.2, modality_dropout=0.1,
+                 max_epochs=20, batch_size=32, lr=1e-3, optimizer="adamw",
+                 weight_decay=1e-2, class_weight=None, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
+                 num_workers=0, device="auto", random_state=None, verbose=0):
+        self.modalities = modalities
+        self.embed_dim = embed_dim
+        self.fusion = fusion
+        self.kronecker_dim = kronecker_dim
+        self.head_hidden_sizes = head_hidden_sizes
+        self.dropout = dropout
+        self.modality_dropout = modality_dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.num_workers = num_workers
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_fusion_params(self):
+        check_int(self.embed_dim, "embed_dim")
+        check_int(self.kronecker_dim, "kronecker_dim")
+        check_sizes(self.head_hidden_sizes, "head_hidden_sizes")
+        check_rate(self.dropout, "dropout")
+        check_rate(self.modality_dropout, "modality_dropout")
+        if self.fusion not in FUSIONS:
+            raise ValueError(
+                f"fusion={self.fusion!r} is not supported; choose one of {list(FUSIONS)}."
+            )
+        if self.fusion == "kronecker" and len(self.modalities) > MAX_KRONECKER_MODALITIES:
+            raise ValueError(
+                f"fusion='kronecker' takes at most {MAX_KRONECKER_MODALITIES} modalities, "
+                f"got {len(self.modalities)}; use fusion='concat' or 'gated'."
+            )
+
+    def _module_spec(self, n_classes):
+        return IntermediateFusionNet, dict(
+            n_classes=n_classes, modalities=self._modality_specs(),
+            embed_dim=self.embed_dim, fusion=self.fusion,
+            kronecker_dim=self.kronecker_dim,
+            head_hidden_sizes=check_sizes(self.head_hidden_sizes, "head_hidden_sizes"),
+            dropout=self.dropout, modality_dropout=self.modality_dropout,
+        )

@@ -1,0 +1,355 @@
+"""LateFusionClassifier: one classifier per modality, their predictions combined."""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
+from sklearn.utils import Bunch
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..modalities import check_column_present
+from ..modalities._tabular import as_frame
+from ._base import _rows_text, check_named_list
+
+VOTINGS = ("soft", "weighted", "stacking")
+
+
+def _block_missing(block):
+    """Rows whose cells are all missing (NaN/None) in a Series or DataFrame block."""
+    if isinstance(block, pd.Series):
+        return block.isna().to_numpy()
+    return block.isna().all(axis=1).to_numpy()
+
+
+class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
+    """Late (decision-level) fusion: one classifier per modality, predictions combined.
+
+    Each ``(name, estimator, columns)`` entry fits a clone of ``estimator`` on
+    ``X[columns]`` (any scikit-learn classifier: ``XGBClassifier`` on EHR
+    columns, :class:`~skmultimodal.ImageClassifier` on an image column...).
+    A modality is missing in a row when all its columns are missing there
+    (NaN, or None for an image cell); each estimator is fitted only on the
+    rows where its modality is present, and a row's prediction combines the
+    modalities present in that row:
+
+    - ``voting="soft"``: mean of the predicted probabilities (weighted by
+      ``weights`` if given);
+    - ``voting="weighted"``: the same with the required ``weights``;
+    - ``voting="stacking"``: a meta-learner (``final_estimator``, default
+      ``LogisticRegression``) on out-of-fold probabilities
+      (:func:`~sklearn.model_selection.cross_val_predict` over ``cv``
+      stratified folds, ``method="predict_proba"``), so the meta-learner
+      never sees probabilities of rows the base estimator was fitted on.
+      A missing modality's probabilities are filled with the training class
+      frequencies and a presence indicator per modality is added to the
+      meta-features.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator, columns) tuples
+        ``columns`` is a column name (the estimator then gets a Series, as
+        in ColumnTransformer), a list of names (a DataFrame) or None (all of
+        X). Nested parameters are set with ``<name>__<param>``.
+    voting : {"soft", "weighted", "stacking"}, default="soft"
+    weights : array-like of shape (n_estimators,), default=None
+        Non-negative weight per estimator for soft/weighted voting.
+    final_estimator : classifier, default=None
+        Meta-learner of ``voting="stacking"``; None means
+        ``LogisticRegression()``.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds of the out-of-fold predictions of ``voting="stacking"`` (an int
+        gives :class:`~sklearn.model_selection.StratifiedKFold`).
+    n_jobs : int, default=None
+        Jobs of ``cross_val_predict``.
+    random_state : int, RandomState or None, default=None
+        With ``voting="stacking"`` and an int ``cv``: None uses unshuffled
+        stratified folds (as :class:`~sklearn.ensemble.StackingClassifier`),
+        otherwise the folds are shuffled with this seed. The estimators keep
+        their own ``random_state``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    estimators_ : list of estimators
+        The fitted estimators (trained on the encoded labels 0..n_classes-1,
+        on the rows where their modality is present).
+    named_estimators_ : Bunch
+        The fitted estimators by name.
+    final_estimator_ : estimator
+        The fitted meta-learner (stacking only).
+    class_prior_ : ndarray of shape (n_classes,)
+        Training class frequencies (filling missing modalities in stacking).
+    weights_ : ndarray of shape (n_estimators,) or None
+        The validated ``weights``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray
+        Column names of X (when they are strings).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skmultimodal.datasets import make_multimodal_classification
+    >>> from skmultimodal.fusion import LateFusionClassifier
+    >>> X, y = make_multimodal_classification(100, image_size=8, random_state=0)
+    >>> X["pixels"] = [im.mean() for im in X["image"]]
+    >>> clf = LateFusionClassifier(
+    ...     [("ehr", LogisticRegression(), [f"tab_{i}" for i in range(10)]),
+    ...      ("img", DecisionTreeClassifier(max_depth=2), ["pixels"])],
+    ...     voting="stacking", cv=3).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (100, 2)
+    >>> clf.set_params(img__max_depth=3).get_params()["img__max_depth"]
+    3
+    """
+
+    _supports_missing_modalities = True
+
+    def __init__(self, estimators, *, voting="soft", weights=None, final_estimator=None,
+                 cv=5, n_jobs=None, random_state=None):
+        self.estimators = estimators
+        self.voting = voting
+        self.weights = weights
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- nested parameters (as ColumnTransformer) ---------------------------
+    @property
+    def _estimators(self):
+        try:
+            return [(name, est) for name, est, _ in self.estimators]
+        except (TypeError, ValueError):
+            return self.estimators
+
+    @_estimators.setter
+    def _estimators(self, value):
+        self.estimators = [
+            (name, est, col) for (name, est), (_, _, col) in zip(value, self.estimators)
+        ]
+
+    def get_params(self, deep=True):
+        """Parameters, with ``<name>__<param>`` of each estimator when ``deep``.
+
+        Returns
+        -------
+        params : dict
+        """
+        return self._get_params("_estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``<name>__<param>`` of the estimators.
+
+        Returns
+        -------
+        self : object
+        """
+        self._set_params("_estimators", **params)
+        return self
+
+    # -- validation ---------------------------------------------------------
+    def _validate_params_(self):
+        names = check_named_list(self.estimators, "estimators",
+                                 self.get_params(deep=False), n_fields=3)
+        for name, est, _ in self.estimators:
+            if isinstance(est, type):
+                raise TypeError(
+                    f"Estimator {name!r} is the class {est.__name__}; pass an instance "
+                    f"({est.__name__}())."
+                )
+            if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
+                raise TypeError(
+                    f"Estimator {name!r} ({type(est).__name__}) needs fit and predict_proba."
+                )
+        if self.voting not in VOTINGS:
+            raise ValueError(f"voting={self.voting!r} must be one of {list(VOTINGS)}.")
+        weights = None
+        if self.weights is not None:
+            weights = np.asarray(self.weights, dtype=float)
+            if weights.shape != (len(names),) or (weights < 0).any() or weights.sum() <= 0:
+                raise ValueError(
+                    f"weights={self.weights!r} must hold one non-negative weight per "
+                    f"estimator ({len(names)}), not all zero."
+                )
+        elif self.voting == "weighted":
+            raise ValueError("voting='weighted' needs weights (one per estimator).")
+        if self.final_estimator is not None and not is_classifier(self.final_estimator):
+            raise TypeError(
+                f"final_estimator must be a classifier, got {self.final_estimator!r}."
+            )
+        return names, weights
+
+    def _check_X(self, X, reset):
+        if isinstance(X, pd.DataFrame):
+            for _, _, columns in self.estimators:
+                if columns is not None:
+                    self._block(X, columns)  # KeyError naming missing columns
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return X
+        if isinstance(X, (pd.Series, dict, str)) and not sparse.issparse(X):
+            raise TypeError(
+                f"LateFusionClassifier expects X to be a pandas DataFrame, got "
+                f"{type(X).__name__}."
+            )
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        return as_frame(X)
+
+    @staticmethod
+    def _block(X, columns):
+        if columns is None:
+            return X
+        if isinstance(columns, (str, numbers.Integral)):
+            check_column_present(X, [columns])
+            return X[columns]
+        columns = list(columns)
+        check_column_present(X, columns)
+        return X[columns]
+
+    def _blocks(self, X):
+        blocks, missing = {}, {}
+        for name, _, columns in self.estimators:
+            blocks[name] = self._block(X, columns)
+            missing[name] = _block_missing(blocks[name])
+        if len(X):
+            none = np.logical_and.reduce(list(missing.values()))
+            if none.any():
+                raise ValueError(
+                    f"{int(none.sum())} row(s) have every modality missing "
+                    f"({list(missing)}): rows {_rows_text(list(X.index), none)}."
+                )
+        return blocks, missing
+
+    def _proba(self, est, block):
+        """Probabilities of ``est`` in the columns of all encoded classes."""
+        out = np.zeros((len(block), len(self.classes_)))
+        out[:, np.asarray(est.classes_, dtype=int)] = est.predict_proba(block)
+        return out
+
+    # -- fit / predict ------------------------------------------------------
+    def fit(self, X, y):
+        """Fit each estimator on its columns and rows, then the combination.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : object
+        """
+        names, weights = self._validate_params_()
+        X = self._check_X(X, reset=True)
+        if y is None:
+            raise ValueError(
+                "LateFusionClassifier requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "LateFusionClassifier needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        self.class_prior_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
+        blocks, missing = self._blocks(X)
+        self.estimators_ = []
+        meta = []
+        for name, est, _ in self.estimators:
+            keep = ~missing[name]
+            if not keep.any():
+                raise ValueError(f"Modality {name!r} is missing in every training row.")
+            block, yk = blocks[name][keep], y_enc[keep]
+            if self.voting == "stacking":
+                if isinstance(self.cv, numbers.Integral) and self.random_state is not None:
+                    cv = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+                else:
+                    cv = check_cv(self.cv, yk, classifier=True)
+                oof = cross_val_predict(clone(est), block, yk, cv=cv,
+                                        method="predict_proba", n_jobs=self.n_jobs)
+                full = np.tile(self.class_prior_, (len(X), 1))
+                full[keep] = oof
+                meta.append(np.column_stack([full, keep.astype(float)]))
+            self.estimators_.append(clone(est).fit(block, yk))
+        self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
+        self.weights_ = weights
+        if self.voting == "stacking":
+            final = self.final_estimator
+            final = LogisticRegression() if final is None else clone(final)
+            self.final_estimator_ = final.fit(np.hstack(meta), y_enc)
+        return self
+
+    def _meta_features(self, blocks, missing, n):
+        meta = []
+        for (name, _, _), est in zip(self.estimators, self.estimators_):
+            keep = ~missing[name]
+            full = np.tile(self.class_prior_, (n, 1))
+            if keep.any():
+                full[keep] = self._proba(est, blocks[name][keep])
+            meta.append(np.column_stack([full, keep.astype(float)]))
+        return np.hstack(meta)
+
+    def predict_proba(self, X):
+        """Combined class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "estimators_")
+        X = self._check_X(X, reset=False)
+        blocks, missing = self._blocks(X)
+        n = len(X)
+        if self.voting == "stacking":
+            meta = self._meta_features(blocks, missing, n)
+            out = np.zeros((n, len(self.classes_)))
+            cols = np.asarray(self.final_estimator_.classes_, dtype=int)
+            out[:, cols] = self.final_estimator_.predict_proba(meta)
+            return out
+        weights = (np.ones(len(self.estimators_)) if self.weights_ is None
+                   else self.weights_)
+        total = np.zeros((n, len(self.classes_)))
+        norm = np.zeros(n)
+        for (name, _, _), est, w in zip(self.estimators, self.estimators_, weights):
+            keep = ~missing[name]
+            if keep.any() and w > 0:
+                total[keep] += w * self._proba(est, blocks[name][keep])
+                norm[keep] += w
+        if n and (norm == 0).any():
+            raise ValueError(
+                "Some rows have only modalities of zero weight: rows "
+                f"{_rows_text(list(X.index), norm == 0)}."
+            )
+        return total / norm[:, None]
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags

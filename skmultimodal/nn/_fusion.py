@@ -1,0 +1,524 @@
+"""Fusion networks: several modality encoders joined into one classifier.
+
+Torch modules only; they know nothing of scikit-learn. A network is described
+by a list of modality specifications (plain dicts, so that skorch can store
+and pickle them):
+
+- ``{"name": "us", "kind": "image", "backbone": "resnet18", "attention": "eca",
+  "weights": None, "in_channels": 3, "freeze_backbone": False}``
+- ``{"name": "clinical", "kind": "tabular", "in_features": 12,
+  "hidden_layer_sizes": (64,), "dropout": 0.1, "batch_norm": True,
+  "activation": "relu"}``
+
+``forward`` takes one keyword argument per modality (the batch tensor) and,
+optionally, ``<name>_present``: a bool tensor of shape (N,) telling which rows
+hold that modality (absent means all rows do), as yielded by
+:class:`skmultimodal.data.MultimodalDataset` with ``with_presence=True``.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._mlp import MLP
+from ._registry import get_backbone
+
+__all__ = [
+    "CrossAttentionBlock",
+    "CrossAttentionFusionNet",
+    "FUSIONS",
+    "IntermediateFusionNet",
+    "ModalityEncoder",
+    "POOLINGS",
+]
+
+#: Fusion operators of :class:`IntermediateFusionNet`.
+FUSIONS = ("concat", "gated", "kronecker")
+#: Pooling options of :class:`CrossAttentionFusionNet`.
+POOLINGS = ("mean", "cls")
+#: Largest number of modalities a Kronecker fusion accepts.
+MAX_KRONECKER_MODALITIES = 3
+
+_KINDS = ("image", "tabular")
+
+
+def _check_specs(modalities):
+    if not isinstance(modalities, (list, tuple)) or not modalities:
+        raise ValueError("modalities must be a non-empty list of modality specifications.")
+    names = []
+    for spec in modalities:
+        if not isinstance(spec, dict) or spec.get("kind") not in _KINDS or "name" not in spec:
+            raise ValueError(
+                f"Bad modality specification {spec!r}: a dict with 'name' and 'kind' "
+                f"in {list(_KINDS)} is expected."
+            )
+        names.append(spec["name"])
+    if len(set(names)) != len(names):
+        raise ValueError(f"Modality names are not unique: {names}")
+    return names
+
+
+def _check_positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_rate(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+
+
+class ModalityEncoder(nn.Module):
+    """Encoder of one modality: an image backbone or a tabular MLP.
+
+    Parameters
+    ----------
+    spec : dict
+        Modality specification (see the module documentation).
+
+    Attributes
+    ----------
+    kind : {"image", "tabular"}
+    net : torch.nn.Module
+        The backbone (``get_backbone``) or the :class:`~skmultimodal.nn.MLP`.
+    num_features : int
+        Width of the pooled embedding.
+    """
+
+    def __init__(self, spec):
+        super().__init__()
+        self.kind = spec["kind"]
+        self.frozen = bool(spec.get("freeze_backbone", False))
+        if self.kind == "image":
+            self.net = get_backbone(
+                spec.get("backbone", "resnet18"), attention=spec.get("attention"),
+                weights=spec.get("weights"), in_channels=spec.get("in_channels", 3),
+                **dict(spec.get("backbone_kwargs") or {}),
+            )
+            if self.frozen:
+                self.net.requires_grad_(False)
+        else:
+            self.net = MLP(
+                spec["in_features"],
+                hidden_layer_sizes=spec.get("hidden_layer_sizes", (64,)),
+                dropout=spec.get("dropout", 0.0),
+                batch_norm=spec.get("batch_norm", True),
+                activation=spec.get("activation", "relu"),
+            )
+        self.num_features = self.net.num_features
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.frozen:
+            self.net.eval()
+        return self
+
+    def forward(self, x):
+        """Pooled embedding ``(N, num_features)``."""
+        return self.net(x)
+
+    def forward_features(self, x):
+        """Spatial feature map ``(N, num_features, h, w)`` (image encoders only)."""
+        return self.net.forward_features(x)
+
+
+class _FusionNetBase(nn.Module):
+    """Encoders, presence handling and modality dropout shared by the fusion nets."""
+
+    def __init__(self, modalities, modality_dropout):
+        super().__init__()
+        self.names = _check_specs(modalities)
+        _check_rate(modality_dropout, "modality_dropout")
+        self.modality_dropout = float(modality_dropout)
+        self.encoders = nn.ModuleDict(
+            {spec["name"]: ModalityEncoder(spec) for spec in modalities}
+        )
+
+    def _presence(self, inputs):
+        """Bool tensor (N, n_modalities); modality dropout applied in training."""
+        first = inputs[self.names[0]]
+        n, device = first.shape[0], first.device
+        cols = []
+        for name in self.names:
+            flag = inputs.get(f"{name}_present")
+            if flag is None:
+                flag = torch.ones(n, dtype=torch.bool, device=device)
+            cols.append(flag.reshape(n).to(device=device, dtype=torch.bool))
+        present = torch.stack(cols, dim=1)
+        if self.training and self.modality_dropout > 0 and len(self.names) > 1:
+            drop = (torch.rand(present.shape, device=device) < self.modality_dropout) & present
+            # Never drop every modality of a row: such rows keep all they have.
+            drop[~(present & ~drop).any(dim=1)] = False
+            present = present & ~drop
+        return present
+
+
+class IntermediateFusionNet(_FusionNetBase):
+    """Intermediate fusion: per-modality embeddings joined before a common head.
+
+    Each modality is encoded (image: pooled backbone features; tabular: MLP),
+    projected to ``embed_dim`` (Linear, ReLU, dropout), replaced by a learned
+    missing embedding in the rows where the modality is absent, then fused:
+
+    - ``"concat"``: the embeddings are concatenated;
+    - ``"gated"``: PathomicFusion-style gating (Chen et al., 2020), simplified:
+      each embedding ``z_m`` is transformed, ``h_m = ReLU(W_m z_m)``, and
+      scaled by a gate computed from all modalities,
+      ``g_m = sigmoid(V_m [z_1, ..., z_M])``; the gated ``g_m * h_m`` are
+      concatenated;
+    - ``"kronecker"``: each embedding is reduced to ``kronecker_dim`` units,
+      a constant 1 is appended, and the outer product of the (up to three)
+      vectors is flattened, so the fused vector holds the unimodal terms and
+      all their pairwise (and triple) products.
+
+    The fused vector goes through an MLP head (``head_hidden_sizes``, no
+    batch normalisation) and a linear layer to the logits.
+
+    Parameters
+    ----------
+    n_classes : int
+    modalities : list of dict
+        Modality specifications (see the module documentation).
+    embed_dim : int, default=128
+    fusion : {"concat", "gated", "kronecker"}, default="concat"
+    kronecker_dim : int, default=16
+    head_hidden_sizes : tuple of int, default=(128,)
+    dropout : float, default=0.1
+    modality_dropout : float, default=0.1
+        In training, probability of treating a present modality as missing
+        (never all modalities of a row).
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = IntermediateFusionNet(2, [
+    ...     {"name": "img", "kind": "image", "backbone": "simple_cnn", "in_channels": 1},
+    ...     {"name": "tab", "kind": "tabular", "in_features": 5}], embed_dim=8)
+    >>> net(img=torch.randn(3, 1, 16, 16), tab=torch.randn(3, 5),
+    ...     tab_present=torch.tensor([True, False, True])).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(self, n_classes, modalities, embed_dim=128, fusion="concat",
+                 kronecker_dim=16, head_hidden_sizes=(128,), dropout=0.1,
+                 modality_dropout=0.1):
+        super().__init__(modalities, modality_dropout)
+        _check_positive(n_classes, "n_classes")
+        _check_positive(embed_dim, "embed_dim")
+        _check_positive(kronecker_dim, "kronecker_dim")
+        _check_rate(dropout, "dropout")
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion={fusion!r} is not supported; choose one of {list(FUSIONS)}.")
+        n_mod = len(self.names)
+        if fusion == "kronecker" and n_mod > MAX_KRONECKER_MODALITIES:
+            raise ValueError(
+                f"fusion='kronecker' takes at most {MAX_KRONECKER_MODALITIES} modalities, "
+                f"got {n_mod}; use 'concat' or 'gated'."
+            )
+        self.fusion = fusion
+        self.projections = nn.ModuleDict({
+            name: nn.Sequential(nn.Linear(enc.num_features, embed_dim), nn.ReLU(),
+                                nn.Dropout(dropout))
+            for name, enc in self.encoders.items()
+        })
+        self.missing = nn.ParameterDict(
+            {name: nn.Parameter(torch.zeros(embed_dim)) for name in self.names}
+        )
+        if fusion == "gated":
+            self.transforms = nn.ModuleDict(
+                {name: nn.Linear(embed_dim, embed_dim) for name in self.names}
+            )
+            self.gates = nn.ModuleDict(
+                {name: nn.Linear(n_mod * embed_dim, embed_dim) for name in self.names}
+            )
+            fused = n_mod * embed_dim
+        elif fusion == "kronecker":
+            self.reducers = nn.ModuleDict({
+                name: nn.Sequential(nn.Linear(embed_dim, kronecker_dim), nn.ReLU())
+                for name in self.names
+            })
+            fused = (kronecker_dim + 1) ** n_mod
+        else:
+            fused = n_mod * embed_dim
+        self.fusion_dropout = nn.Dropout(dropout)
+        self.head = MLP(fused, hidden_layer_sizes=head_hidden_sizes, dropout=dropout,
+                        batch_norm=False)
+        self.classifier = nn.Linear(self.head.num_features, n_classes)
+
+    def embed(self, **inputs):
+        """Per-modality embeddings after the missing-modality replacement.
+
+        Returns
+        -------
+        dict of str to torch.Tensor of shape (N, embed_dim)
+        """
+        present = self._presence(inputs)
+        out = {}
+        for i, name in enumerate(self.names):
+            z = self.projections[name](self.encoders[name](inputs[name]))
+            out[name] = torch.where(present[:, i, None], z, self.missing[name].to(z.dtype))
+        return out
+
+    def fuse(self, embeddings):
+        """Fused vector of the per-modality embeddings."""
+        zs = [embeddings[name] for name in self.names]
+        if self.fusion == "gated":
+            joint = torch.cat(zs, dim=1)
+            fused = torch.cat([
+                torch.sigmoid(self.gates[name](joint)) * F.relu(self.transforms[name](z))
+                for name, z in zip(self.names, zs)
+            ], dim=1)
+        elif self.fusion == "kronecker":
+            fused = None
+            for name, z in zip(self.names, zs):
+                r = self.reducers[name](z)
+                r = torch.cat([r, torch.ones_like(r[:, :1])], dim=1)
+                fused = r if fused is None else torch.einsum("ni,nj->nij", fused, r).flatten(1)
+        else:
+            fused = torch.cat(zs, dim=1)
+        return self.fusion_dropout(fused)
+
+    def forward(self, **inputs):
+        return self.classifier(self.head(self.fuse(self.embed(**inputs))))
+
+
+class CrossAttentionBlock(nn.Module):
+    """Tokens of one modality attending to the tokens of the others.
+
+    Multi-head cross-attention (post-norm residual), then a feed-forward
+    layer (post-norm residual). A learned "null" key is always added, so a
+    row whose other modalities are all missing (masked) still has something
+    to attend to.
+
+    Parameters
+    ----------
+    embed_dim, n_heads : int
+    dropout : float
+    ff_mult : int, default=2
+        Width of the feed-forward layer in multiples of ``embed_dim``.
+    """
+
+    def __init__(self, embed_dim, n_heads, dropout, ff_mult=2):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(embed_dim, n_heads, dropout=dropout,
+                                          batch_first=True)
+        self.null_key = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.norm1 = nn.LayerNorm(embed_dim)
+        self.norm2 = nn.LayerNorm(embed_dim)
+        self.ff = nn.Sequential(nn.Linear(embed_dim, ff_mult * embed_dim), nn.GELU(),
+                                nn.Dropout(dropout), nn.Linear(ff_mult * embed_dim, embed_dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, query, keys, key_padding_mask, need_weights=False):
+        """Return the updated query tokens and, if asked, the attention weights.
+
+        Parameters
+        ----------
+        query : (N, Lq, E)
+        keys : (N, Lk, E)
+        key_padding_mask : bool (N, Lk), True for keys to ignore
+        need_weights : bool
+
+        Returns
+        -------
+        tokens : (N, Lq, E)
+        weights : (N, n_heads, Lq, Lk) or None
+            Attention to the given keys (the weight on the null key, the rest
+            up to 1, is left out).
+        """
+        n = query.shape[0]
+        keys = torch.cat([self.null_key.expand(n, -1, -1).to(keys.dtype), keys], dim=1)
+        mask = torch.cat(
+            [torch.zeros(n, 1, dtype=torch.bool, device=keys.device), key_padding_mask], dim=1
+        )
+        out, weights = self.attn(query, keys, keys, key_padding_mask=mask,
+                                 need_weights=need_weights, average_attn_weights=False)
+        x = self.norm1(query + self.dropout(out))
+        x = self.norm2(x + self.dropout(self.ff(x)))
+        return x, (weights[..., 1:] if need_weights else None)
+
+
+class CrossAttentionFusionNet(_FusionNetBase):
+    """Cross-attention fusion of image spatial tokens and tabular tokens.
+
+    Tokens:
+
+    - image modality: the backbone's last feature map ``(N, C, h, w)`` gives
+      ``h * w`` tokens, each linearly projected to ``embed_dim``, plus a
+      learned 2-D positional embedding stored on a ``pos_grid x pos_grid``
+      grid and bilinearly interpolated to ``(h, w)`` (so any image size
+      works);
+    - tabular modality: the modality's MLP encoder output is projected by a
+      linear layer into ``n_tokens`` tokens of ``embed_dim`` (plus a learned
+      embedding per token).
+
+    With ``pooling="cls"`` a learned CLS token is put first in each
+    modality's tokens (as query only). In each of ``n_layers`` layers, every
+    modality's tokens attend (:class:`CrossAttentionBlock`) to the
+    concatenated tokens of all other modalities, all modalities being updated
+    from the previous layer's tokens; the tokens of a missing modality are
+    masked out as keys (``key_padding_mask``). Each modality's tokens are then
+    pooled (mean, or the CLS token), replaced by a learned missing embedding
+    where the modality is absent, concatenated, and classified by
+    LayerNorm-Linear-GELU-Dropout-Linear. ``n_layers=0`` skips the
+    cross-attention (ablation).
+
+    Parameters
+    ----------
+    n_classes : int
+    modalities : list of dict
+        Modality specifications (see the module documentation).
+    embed_dim : int, default=128
+    n_heads : int, default=4
+        Must divide ``embed_dim``.
+    n_layers : int, default=2
+    n_tokens : int, default=4
+        Tokens per tabular modality.
+    dropout : float, default=0.1
+    pooling : {"mean", "cls"}, default="mean"
+    modality_dropout : float, default=0.1
+    pos_grid : int, default=7
+        Side of the learned positional-embedding grid of image modalities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = CrossAttentionFusionNet(2, [
+    ...     {"name": "img", "kind": "image", "backbone": "simple_cnn", "in_channels": 1},
+    ...     {"name": "tab", "kind": "tabular", "in_features": 5}], embed_dim=16,
+    ...     n_heads=2)
+    >>> net(img=torch.randn(3, 1, 16, 16), tab=torch.randn(3, 5)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(self, n_classes, modalities, embed_dim=128, n_heads=4, n_layers=2,
+                 n_tokens=4, dropout=0.1, pooling="mean", modality_dropout=0.1,
+                 pos_grid=7):
+        super().__init__(modalities, modality_dropout)
+        _check_positive(n_classes, "n_classes")
+        _check_positive(embed_dim, "embed_dim")
+        _check_positive(n_heads, "n_heads")
+        _check_positive(n_tokens, "n_tokens")
+        _check_positive(pos_grid, "pos_grid")
+        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+            raise ValueError(f"n_layers must be a non-negative int, got {n_layers!r}")
+        if embed_dim % n_heads:
+            raise ValueError(f"embed_dim={embed_dim} must be divisible by n_heads={n_heads}.")
+        _check_rate(dropout, "dropout")
+        if pooling not in POOLINGS:
+            raise ValueError(
+                f"pooling={pooling!r} is not supported; choose one of {list(POOLINGS)}.")
+        self.embed_dim = embed_dim
+        self.n_tokens = n_tokens
+        self.pooling = pooling
+        self.kinds = {spec["name"]: spec["kind"] for spec in modalities}
+        self.tokenizers = nn.ModuleDict()
+        self.positions = nn.ParameterDict()
+        for name, enc in self.encoders.items():
+            if self.kinds[name] == "image":
+                self.tokenizers[name] = nn.Linear(enc.num_features, embed_dim)
+                self.positions[name] = nn.Parameter(
+                    0.02 * torch.randn(1, embed_dim, pos_grid, pos_grid))
+            else:
+                self.tokenizers[name] = nn.Linear(enc.num_features, n_tokens * embed_dim)
+                self.positions[name] = nn.Parameter(0.02 * torch.randn(1, n_tokens, embed_dim))
+        self.cls = nn.ParameterDict(
+            {name: nn.Parameter(0.02 * torch.randn(1, 1, embed_dim)) for name in self.names}
+            if pooling == "cls" else {}
+        )
+        self.input_dropout = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(
+            nn.ModuleDict({name: CrossAttentionBlock(embed_dim, n_heads, dropout)
+                           for name in self.names})
+            for _ in range(n_layers)
+        )
+        self.missing = nn.ParameterDict(
+            {name: nn.Parameter(torch.zeros(embed_dim)) for name in self.names}
+        )
+        n_mod = len(self.names)
+        self.head = nn.Sequential(
+            nn.LayerNorm(n_mod * embed_dim), nn.Linear(n_mod * embed_dim, embed_dim),
+            nn.GELU(), nn.Dropout(dropout), nn.Linear(embed_dim, n_classes),
+        )
+
+    def directions(self):
+        """``{direction: (query modality, [key modalities])}`` in layer order."""
+        out = {}
+        for name in self.names:
+            others = [o for o in self.names if o != name]
+            out[f"{name}->{'+'.join(others)}" if others else f"{name}->"] = (name, others)
+        return out
+
+    def tokens(self, name, x):
+        """Tokens ``(N, L, embed_dim)`` of one modality and its grid (h, w) or None."""
+        enc = self.encoders[name]
+        if self.kinds[name] == "image":
+            fmap = enc.forward_features(x)
+            n, _, h, w = fmap.shape
+            tok = self.tokenizers[name](fmap.flatten(2).transpose(1, 2))
+            pos = F.interpolate(self.positions[name], size=(h, w), mode="bilinear",
+                                align_corners=False)
+            tok = tok + pos.flatten(2).transpose(1, 2).to(tok.dtype)
+            grid = (h, w)
+        else:
+            tok = self.tokenizers[name](enc(x)).view(x.shape[0], self.n_tokens, self.embed_dim)
+            tok = tok + self.positions[name].to(tok.dtype)
+            grid = None
+        return self.input_dropout(tok), grid
+
+    def _forward(self, inputs, need_weights):
+        present = self._presence(inputs)
+        toks, grids = {}, {}
+        for name in self.names:
+            toks[name], grids[name] = self.tokens(name, inputs[name])
+        n = present.shape[0]
+        n_cls = 1 if self.pooling == "cls" else 0
+        queries = {}
+        for name in self.names:
+            q = toks[name]
+            if n_cls:
+                q = torch.cat([self.cls[name].expand(n, -1, -1).to(q.dtype), q], dim=1)
+            queries[name] = q
+        masks = {
+            name: (~present[:, i, None]).expand(-1, toks[name].shape[1])
+            for i, name in enumerate(self.names)
+        }
+        directions = self.directions()
+        weights = {d: [] for d in directions}
+        for layer in self.layers:
+            new = {}
+            for direction, (name, others) in directions.items():
+                if others:
+                    keys = torch.cat([queries[o][:, n_cls:] for o in others], dim=1)
+                    mask = torch.cat([masks[o] for o in others], dim=1)
+                else:
+                    keys = queries[name][:, :0]
+                    mask = masks[name][:, :0]
+                new[name], w = layer[name](queries[name], keys, mask, need_weights)
+                if need_weights:
+                    weights[direction].append(w)
+            queries = new
+        pooled = []
+        for i, name in enumerate(self.names):
+            q = queries[name]
+            p = q[:, 0] if n_cls else q.mean(dim=1)
+            pooled.append(torch.where(present[:, i, None], p, self.missing[name].to(p.dtype)))
+        logits = self.head(torch.cat(pooled, dim=1))
+        return logits, weights, grids
+
+    def forward(self, **inputs):
+        return self._forward(inputs, need_weights=False)[0]
+
+    def forward_attention(self, **inputs):
+        """Logits, attention weights and image token grids.
+
+        Returns
+        -------
+        logits : (N, n_classes)
+        weights : dict of str to list of torch.Tensor
+            Per direction (see :meth:`directions`), one tensor
+            ``(N, n_heads, n_query_tokens, n_key_tokens)`` per layer.
+        grids : dict of str to (h, w) or None
+            Spatial token grid of each image modality (None for tabular).
+        """
+        return self._forward(inputs, need_weights=True)

@@ -1,0 +1,124 @@
+"""IntermediateFusionClassifier and its network."""
+
+import numpy as np
+import pytest
+import torch
+
+from skmultimodal.fusion import IntermediateFusionClassifier
+from skmultimodal.nn._fusion import IntermediateFusionNet
+
+from . import FAST, TAB, image_modality, make_data, tab_modality, two_modalities
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data(60)
+
+
+SPECS = [
+    {"name": "img", "kind": "image", "backbone": "simple_cnn", "in_channels": 1},
+    {"name": "tab", "kind": "tabular", "in_features": 5, "hidden_layer_sizes": (8,)},
+]
+
+
+def _inputs(n=6, **present):
+    torch.manual_seed(0)
+    x = {"img": torch.randn(n, 1, 16, 16), "tab": torch.randn(n, 5)}
+    for name, flags in present.items():
+        x[f"{name}_present"] = torch.tensor(flags)
+    return x
+
+
+@pytest.mark.parametrize("fusion", ["concat", "gated", "kronecker"])
+def test_fusion_operators(data, fusion):
+    X, y = data
+    clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8, fusion=fusion,
+                                       kronecker_dim=4, **FAST).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+    assert clf.net_.module_.fusion == fusion
+    assert set(clf.modalities_) == {"img", "tab"}
+    assert clf.modalities_["tab"].n_features_out_ == len(TAB)
+    assert clf.n_iter_ == FAST["max_epochs"]
+
+
+def test_fused_width():
+    net = IntermediateFusionNet(3, SPECS, embed_dim=8, fusion="kronecker", kronecker_dim=4)
+    assert net.head[0].in_features == 5 * 5
+    net = IntermediateFusionNet(3, SPECS, embed_dim=8, fusion="gated")
+    assert net.head[0].in_features == 16
+    assert net(**_inputs()).shape == (6, 3)
+
+
+def test_kronecker_takes_at_most_three_modalities(data):
+    X, y = data
+    X = X.assign(image2=X["image"])
+    mods = [("a", image_modality()), ("b", image_modality("image2")),
+            ("c", tab_modality(TAB[:5])), ("d", tab_modality(TAB[5:]))]
+    with pytest.raises(ValueError, match="at most 3"):
+        IntermediateFusionClassifier(mods, fusion="kronecker", **FAST).fit(X, y)
+    # concat takes any number of modalities
+    clf = IntermediateFusionClassifier(mods, embed_dim=8, **FAST).fit(X, y)
+    assert list(clf.modalities_) == ["a", "b", "c", "d"]
+
+
+def test_bad_params(data):
+    X, y = data
+    for params, match in [({"fusion": "sum"}, "fusion"), ({"embed_dim": 0}, "embed_dim"),
+                          ({"modality_dropout": 1.0}, "modality_dropout"),
+                          ({"head_hidden_sizes": (0,)}, "head_hidden_sizes")]:
+        with pytest.raises(ValueError, match=match):
+            IntermediateFusionClassifier(two_modalities(), **{**FAST, **params}).fit(X, y)
+
+
+def test_missing_embedding_replaces_absent_modality():
+    net = IntermediateFusionNet(2, SPECS, embed_dim=8).eval()
+    with torch.no_grad():
+        net.missing["img"].fill_(0.5)
+        x = _inputs(img=[False] * 6)
+        out = net.embed(**x)
+        assert torch.equal(out["img"], torch.full((6, 8), 0.5))
+        x2 = dict(x, img=torch.randn(6, 1, 16, 16))  # another (placeholder) image
+        torch.testing.assert_close(net(**x), net(**x2))
+
+
+def test_modality_dropout_never_hides_every_modality():
+    net = IntermediateFusionNet(2, SPECS, embed_dim=8, modality_dropout=0.9).train()
+    present = [True, True, False, True, True, True] * 50
+    tab_present = [True, False, True, True, False, True] * 50
+    torch.manual_seed(0)
+    x = {"img": torch.zeros(300, 1, 4, 4), "tab": torch.zeros(300, 5),
+         "img_present": torch.tensor(present), "tab_present": torch.tensor(tab_present)}
+    flags = net._presence(x)
+    assert flags.any(dim=1).all()
+    given = torch.stack([x["img_present"], x["tab_present"]], dim=1)
+    assert not (flags & ~given).any()  # never turns a missing modality on
+    assert (given & ~flags).any()  # but does hide present ones
+    assert torch.equal(net.eval()._presence(x), given)
+
+
+def test_missing_rows_fit_tabular_preprocessing_on_present_rows_only():
+    X, y = make_data(60, missing_rate={"tabular": 0.3})
+    clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8, **FAST).fit(X, y)
+    scaler = clf.modalities_["tab"].preprocessor_.named_transformers_["numeric"]
+    present = ~X[TAB].isna().all(axis=1)
+    np.testing.assert_allclose(scaler[-1].mean_, X.loc[present, TAB].mean().to_numpy())
+    # the spec given by the user is left unfitted
+    assert not hasattr(clf.modalities[1][1], "preprocessor_")
+
+
+def test_image_only_rows_and_tabular_only_rows_predict(data):
+    X, y = data
+    clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8, **FAST).fit(X, y)
+    Xm = X.copy()
+    Xm.loc[Xm.index[:5], "image"] = None
+    Xm.loc[Xm.index[5:10], TAB] = np.nan
+    proba = clf.predict_proba(Xm)
+    assert np.isfinite(proba).all()
+    assert not np.allclose(proba[:10], clf.predict_proba(X)[:10])
+
+
+def test_modality_missing_in_every_training_row(data):
+    X, y = data
+    X = X.assign(image=None)
+    with pytest.raises(ValueError, match="'img' is missing in every training row"):
+        IntermediateFusionClassifier(two_modalities(), **FAST).fit(X, y)
