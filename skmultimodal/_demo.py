@@ -5,22 +5,25 @@
 1. synthetic image + tabular data from
    :func:`~skmultimodal.datasets.make_multimodal_classification`, with the
    class signal split between the modalities and several samples per patient,
-   cross-validated with :class:`~sklearn.model_selection.StratifiedGroupKFold`
-   on the patient groups: an image CNN, a tabular MLP, a tabular logistic
+   cross-validated by :func:`~skmultimodal.model_selection.evaluate` on
+   patient-grouped folds: an image CNN, a tabular MLP, a tabular logistic
    regression, early fusion (image embeddings beside the tabular columns in a
    scikit-learn ``ColumnTransformer``) and, when available, intermediate
    fusion;
 2. when the public data sets are found under the data home: BreastMNIST
-   (official train split -> test split) and METABRIC Luminal vs Basal/Her2 on
-   the 489 genes (stratified k-fold);
-3. a results table (mean and standard deviation across folds), written as
-   ``results.csv`` and ``results.md``, plus ROC and precision-recall curves
-   built from out-of-fold predictions, as PNG files.
+   (official train split -> test split, scored by the scorers of
+   :func:`~skmultimodal.metrics.get_scorers`) and METABRIC Luminal vs
+   Basal/Her2 on the 489 genes (stratified k-fold, by ``evaluate``);
+3. a results table (mean and standard deviation across folds, bootstrap
+   interval of the pooled out-of-fold metric), written as ``results.csv`` and
+   ``results.md``, plus ROC and precision-recall curves as PNG files.
 
 Every figure printed or written is computed here; nothing is typed in.
 """
 
+import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,24 +32,19 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    f1_score,
-    roc_auc_score,
-)
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .datasets import get_data_home, load_breastmnist, load_metabric
 from .datasets import make_multimodal_classification
 from .estimators import ImageClassifier, ImageEmbedder, TabularMLPClassifier
+from .metrics import get_scorers, plot_pr_curves, plot_roc_curves
 from .modalities import ImageModality, TabularModality
+from .model_selection import evaluate
 
-__all__ = ["DemoConfig", "CONFIGS", "METRICS", "run_demo", "score_binary"]
+__all__ = ["DemoConfig", "CONFIGS", "METRICS", "format_table", "run_demo", "score_split"]
 
 #: Metrics of the results table, in column order.
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "f1", "average_precision")
@@ -58,12 +56,14 @@ _METRIC_HEADERS = {
     "average_precision": "PR-AUC (AP)",
 }
 MAJORITY = "Majority class"
+N_BOOTSTRAP = 200  # resamples of the confidence intervals
 _NOTES = {
     "synthetic": "synthetic: make_multimodal_classification, the class signal split "
                  "between image and table, several samples per patient; folds grouped "
-                 "by patient; positive class = 1.",
+                 "by patient, bootstrap over patients; positive class = 1.",
     "breastmnist": "breastmnist: trained on the official train split, scored on the "
-                   "test split; positive class = malignant (label 0).",
+                   "test split (no interval); positive class = malignant (label 0 of "
+                   "the file, relabelled 1).",
     "metabric": "metabric: Luminal (LumA + LumB) vs Basal/Her2 on the 489 mRNA z-scores; "
                 "positive class = Basal/Her2.",
 }
@@ -106,117 +106,47 @@ def _log(message, verbose):
         print(message, flush=True)
 
 
-def score_binary(y_true, y_pred, score, pos_label):
-    """The demo's metrics of one binary test set.
+def score_split(models, X_train, y_train, X_test, y_test):
+    """Fit every model on one training split and score it on the test split.
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels.
-    score : array-like of shape (n_samples,)
-        Predicted probability of ``pos_label``.
-    pos_label : label
-        The positive class, for F1 and average precision (ROC AUC and the
-        accuracies do not depend on it).
+    models : dict of str to estimator
+    X_train, y_train, X_test, y_test : the two splits
+        The positive class of the binary metrics is the greater label.
 
     Returns
     -------
-    scores : dict
-        Metric name -> value, for the names in :data:`METRICS`.
+    summary : pandas.DataFrame
+        The layout of :attr:`~skmultimodal.model_selection.EvaluationReport.summary`
+        for one split: ``mean`` and ``pooled`` are the test score, ``std`` and
+        the interval are NaN, ``n_folds`` is 1.
+    proba : dict of str to ndarray
+        Test-split ``predict_proba`` of each model (columns: sorted classes).
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    score = np.asarray(score, dtype=float)
-    positive = y_true == pos_label
-    return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
-        "roc_auc": roc_auc_score(positive, score),
-        "f1": f1_score(positive, y_pred == pos_label, zero_division=0.0),
-        "average_precision": average_precision_score(positive, score),
-    }
+    scorers = get_scorers(list(METRICS), labels=np.unique(y_train))
+    rows, proba = [], {}
+    for name, model in models.items():
+        fitted = clone(model).fit(X_train, y_train)
+        for metric, scorer in scorers.items():
+            value = float(scorer(fitted, X_test, y_test))
+            rows.append({"model": name, "metric": metric, "mean": value, "std": math.nan,
+                         "pooled": value, "ci_low": math.nan, "ci_high": math.nan,
+                         "n_folds": 1})
+        proba[name] = fitted.predict_proba(X_test)
+    return pd.DataFrame(rows), proba
 
 
-def _predict(estimator, X, pos_label):
-    """Predicted labels and probability of ``pos_label``, from one predict_proba call."""
-    proba = estimator.predict_proba(X)
-    classes = np.asarray(estimator.classes_)
-    return classes[np.argmax(proba, axis=1)], proba[:, list(classes).index(pos_label)]
-
-
-def _take(X, rows):
-    return X.iloc[rows] if isinstance(X, (pd.DataFrame, pd.Series)) else X[rows]
-
-
-def _evaluate(name, estimator, splits, X, y, pos_label, verbose):
-    """Fit ``estimator`` on each split; return (fold scores, out-of-fold scores, seconds)."""
-    oof = np.full(len(y), np.nan)
-    folds = []
-    start = time.perf_counter()
-    for k, (train, test) in enumerate(splits, start=1):
-        t0 = time.perf_counter()
-        est = clone(estimator).fit(_take(X, train), y[train])
-        y_pred, score = _predict(est, _take(X, test), pos_label)
-        oof[test] = score
-        folds.append(score_binary(y[test], y_pred, score, pos_label))
-        if len(splits) > 1:
-            _log(f"    {name}: fold {k}/{len(splits)} in {time.perf_counter() - t0:.1f} s, "
-                 f"ROC AUC {folds[-1]['roc_auc']:.3f}", verbose)
-    seconds = time.perf_counter() - start
-    return folds, oof, seconds
-
-
-def _summary_row(dataset, protocol, name, folds, seconds):
-    row = {"dataset": dataset, "protocol": protocol, "model": name, "n_splits": len(folds)}
-    for metric in METRICS:
-        values = np.array([f[metric] for f in folds], dtype=float)
-        row[f"{metric}_mean"] = values.mean()
-        row[f"{metric}_std"] = values.std() if len(values) > 1 else np.nan
-    row["fit_predict_seconds"] = seconds
-    return row
-
-
-def _run_models(dataset, protocol, models, splits, X, y, pos_label, verbose):
-    """Evaluate every model; return (table rows, {name: out-of-fold scores})."""
-    rows, curves = [], {}
-    for name, estimator in models.items():
-        _log(f"  [{dataset}] {name} ...", verbose)
-        folds, oof, seconds = _evaluate(name, estimator, splits, X, y, pos_label, verbose)
-        rows.append(_summary_row(dataset, protocol, name, folds, seconds))
-        summary = ", ".join(
-            f"{_METRIC_HEADERS[m]} {rows[-1][m + '_mean']:.3f}" for m in ("accuracy", "roc_auc")
-        )
-        _log(f"  [{dataset}] {name}: {summary} ({seconds:.1f} s)", verbose)
-        if name != MAJORITY:
-            curves[name] = oof
-    return rows, curves
-
-
-def _plot_curves(key, title, y_true, curves, pos_label, output_dir, source):
-    """Write ``roc_<key>.png`` and ``pr_<key>.png``; return their paths."""
-    # A bare Figure draws with Agg without touching pyplot's global backend.
-    from matplotlib.figure import Figure
-    from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
-
-    y_true = np.asarray(y_true)
-    paths = []
-    for kind, Display in (("roc", RocCurveDisplay), ("pr", PrecisionRecallDisplay)):
-        fig = Figure(figsize=(6.4, 5.2))
-        ax = fig.subplots()
-        for i, (name, score) in enumerate(curves.items()):
-            keep = ~np.isnan(score)
-            Display.from_predictions(
-                y_true[keep], score[keep], pos_label=pos_label, name=name, ax=ax,
-                plot_chance_level=i == len(curves) - 1,
-            )
-        what = "ROC" if kind == "roc" else "Precision-recall"
-        ax.set_title(f"{what} curves, {title}\n({source})", fontsize=10)
-        ax.legend(fontsize=7, loc="lower right" if kind == "roc" else "lower left")
-        fig.tight_layout()
-        path = Path(output_dir) / f"{kind}_{key}.png"
-        fig.savefig(path, dpi=110)
-        paths.append(path)
-    return paths
+def _cross_validate(models, X, y, groups, n_splits, random_state, verbose):
+    """Run :func:`evaluate`; return (protocol, summary, y_true, out-of-fold scores)."""
+    report = evaluate(models, X, y, groups=groups, cv=n_splits, scoring=list(METRICS),
+                      n_bootstrap=N_BOOTSTRAP, random_state=random_state,
+                      bootstrap_groups=groups is not None, verbose=int(verbose))
+    protocol = f"{type(report.cv).__name__}({n_splits})"
+    if groups is not None:
+        protocol += " on patients"
+    curves = {m: report.scores[m] for m in report.models if m != MAJORITY}
+    return protocol, report.summary, report.y_true, curves
 
 
 def _intermediate_fusion(tab_cols, image_size, epochs, random_state):
@@ -236,7 +166,7 @@ def _intermediate_fusion(tab_cols, image_size, epochs, random_state):
     return clf.set_params(**{k: v for k, v in wanted.items() if k in params})
 
 
-# -- the three data sets ------------------------------------------------------
+# -- the three data sets: each returns (protocol, summary, y_true, curves, title) -----
 def _synthetic(cfg, random_state, verbose):
     X, y = make_multimodal_classification(
         cfg.n_samples, image_size=cfg.image_size, n_features=10, n_informative=4,
@@ -274,25 +204,18 @@ def _synthetic(cfg, random_state, verbose):
              verbose)
     else:
         models["IntermediateFusionClassifier (image + tabular)"] = fusion
-    cv = StratifiedGroupKFold(cfg.n_splits, shuffle=True, random_state=random_state)
-    splits = list(cv.split(X, y, groups))
-    n_patients = len(np.unique(groups))
-    _log(f"[synthetic] {len(y)} samples of {n_patients} patients, {size}x{size} images "
-         f"+ {len(tab_cols)} tabular columns, class 1 rate {np.mean(y == 1):.2f}; "
-         f"StratifiedGroupKFold({cfg.n_splits}) on patient_id", verbose)
-    protocol = f"StratifiedGroupKFold({cfg.n_splits}) on patients"
-    rows, curves = _run_models("synthetic", protocol, models, splits, X, y, 1, verbose)
-    return rows, curves, y, 1, "synthetic image + tabular (positive class 1)"
+    _log(f"[synthetic] {len(y)} samples of {len(np.unique(groups))} patients, "
+         f"{size}x{size} images + {len(tab_cols)} tabular columns, class 1 rate "
+         f"{np.mean(y == 1):.2f}; {cfg.n_splits} folds grouped by patient_id", verbose)
+    return (*_cross_validate(models, X, y, groups, cfg.n_splits, random_state, verbose),
+            "synthetic image + tabular (positive class 1)")
 
 
 def _breastmnist(cfg, data_home, random_state, verbose):
     train = load_breastmnist(data_home=data_home, split="train")
     test = load_breastmnist(data_home=data_home, split="test")
-    X = pd.concat([train.data, test.data], ignore_index=True)
-    y = np.concatenate([train.target, test.target])
-    n_train = len(train.target)
-    splits = [(np.arange(n_train), np.arange(n_train, len(y)))]
-    pos_label = 0  # malignant
+    # 1 = malignant (label 0 of the file): the positive class of the scorers.
+    y_train, y_test = (train.target == 0).astype(int), (test.target == 0).astype(int)
     models = {
         MAJORITY: DummyClassifier(strategy="most_frequent"),
         "ImageClassifier (simple_cnn, augment)": ImageClassifier(
@@ -300,15 +223,14 @@ def _breastmnist(cfg, data_home, random_state, verbose):
             augment=True, random_state=random_state, **_epochs(cfg.breastmnist_epochs),
         ),
     }
-    majority = np.mean(test.target == np.bincount(train.target).argmax())
-    _log(f"[breastmnist] train {n_train} / test {len(test.target)} images (28x28); "
+    majority = np.mean(y_test == np.bincount(y_train).argmax())
+    _log(f"[breastmnist] train {len(y_train)} / test {len(y_test)} images (28x28); "
          f"majority-class test accuracy {majority:.3f}; positive class = malignant",
          verbose)
-    rows, curves = _run_models("breastmnist", "official train -> test split", models,
-                               splits, X, y, pos_label, verbose)
-    test_rows = splits[0][1]
-    curves = {name: score[test_rows] for name, score in curves.items()}
-    return rows, curves, y[test_rows], pos_label, "BreastMNIST test split (positive: malignant)"
+    summary, proba = score_split(models, train.data, y_train, test.data, y_test)
+    del proba[MAJORITY]
+    return ("official train -> test split", summary, y_test, proba,
+            "BreastMNIST test split (positive class 1 = malignant)")
 
 
 def _metabric(cfg, data_home, random_state, verbose):
@@ -326,31 +248,32 @@ def _metabric(cfg, data_home, random_state, verbose):
             LogisticRegression(max_iter=1000),
         ),
     }
-    cv = StratifiedKFold(cfg.n_splits, shuffle=True, random_state=random_state)
-    splits = list(cv.split(X, y))
     _log(f"[metabric] {len(y)} patients x {len(genes)} genes, Basal/Her2 rate "
-         f"{np.mean(y == 1):.3f}; StratifiedKFold({cfg.n_splits})", verbose)
-    rows, curves = _run_models("metabric", f"StratifiedKFold({cfg.n_splits})", models,
-                               splits, X, y, 1, verbose)
-    return rows, curves, y, 1, "METABRIC Luminal vs Basal/Her2 (positive: Basal/Her2)"
+         f"{np.mean(y == 1):.3f}; {cfg.n_splits} stratified folds", verbose)
+    return (*_cross_validate(models, X, y, None, cfg.n_splits, random_state, verbose),
+            "METABRIC Luminal vs Basal/Her2 (positive class 1 = Basal/Her2)")
 
 
 # -- output ---------------------------------------------------------------------
-def _format(mean, std):
-    if np.isnan(mean):
-        return "-"
-    return f"{mean:.3f}" if np.isnan(std) else f"{mean:.3f} ± {std:.3f}"
+def format_table(results, *, ci=False):
+    """Markdown table of the results: a row per (dataset, model), a column per metric.
 
-
-def format_table(results):
-    """Return the results as a Markdown table of "mean ± std" cells."""
+    Cells read ``mean ± std`` across folds (one value for a single split),
+    followed with ``ci=True`` by the bootstrap interval ``[ci_low, ci_high]``.
+    """
     header = ["dataset", "model", "protocol"] + [_METRIC_HEADERS[m] for m in METRICS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in results.iterrows():
-        cells = [row["dataset"], row["model"], row["protocol"]] + [
-            _format(row[f"{m}_mean"], row[f"{m}_std"]) for m in METRICS
-        ]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    by_key = results.set_index(["dataset", "model", "metric"])
+    for dataset, model, protocol in results[["dataset", "model", "protocol"]] \
+            .drop_duplicates().itertuples(index=False):
+        cells = [dataset, model, protocol]
+        for metric in METRICS:
+            r = by_key.loc[(dataset, model, metric)]
+            cell = f"{r['mean']:.3f}" + ("" if np.isnan(r["std"]) else f" ± {r['std']:.3f}")
+            if ci and not np.isnan(r["ci_low"]):
+                cell += f" [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -358,11 +281,13 @@ def _write_markdown(path, results, mode, notes):
     text = [
         f"# skmultimodal demo results ({mode} run)",
         "",
-        "Mean ± standard deviation across folds (a single value: one train/test split). "
-        "Predicted class: the most probable one. ROC and PR curves pool the out-of-fold "
-        "predictions of all folds, so their AUC can differ from the mean of the folds.",
+        "Mean ± standard deviation across folds (a single value: one train/test split), "
+        f"then the 95% percentile bootstrap interval ({N_BOOTSTRAP} resamples) of the "
+        "metric on the pooled out-of-fold predictions. Predicted class: the most probable "
+        "one. ROC and PR curves pool the out-of-fold predictions of all folds, so their "
+        "AUC can differ from the mean of the folds.",
         "",
-        format_table(results),
+        format_table(results, ci=True),
         "",
     ]
     text += [f"- {n}" for n in notes]
@@ -393,7 +318,7 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
         :func:`~skmultimodal.datasets.get_data_home`). The real-data parts
         run for the data sets found there.
     random_state : int, default=0
-        Seed of the synthetic data, the splits and the networks.
+        Seed of the synthetic data, the splits, the bootstrap and the networks.
     size : {"full", "quick"}, default=None
         Overrides ``quick`` when given.
     real_data : bool, default=True
@@ -404,8 +329,10 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
     Returns
     -------
     results : pandas.DataFrame
-        One row per (dataset, model): ``<metric>_mean`` and ``<metric>_std``
-        for the metrics in :data:`METRICS`, ``n_splits`` and the seconds spent.
+        One row per (dataset, model, metric): ``dataset``, ``protocol``, then
+        the columns of :attr:`~skmultimodal.model_selection.EvaluationReport.summary`
+        (``model``, ``metric``, ``mean``, ``std``, ``pooled``, ``ci_low``,
+        ``ci_high``, ``n_folds``), for the metrics in :data:`METRICS`.
     """
     mode = size or ("quick" if quick else "full")
     if mode not in CONFIGS:
@@ -431,15 +358,28 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
         )
         _log(notes[-1], verbose)
 
-    all_rows, figures = [], []
+    tables, figures = [], []
     for key, part in parts:
-        rows, curves, y_curve, pos_label, title = part()
-        all_rows += rows
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():  # F1 = 0 for a model never predicting class 1
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            protocol, summary, y_true, curves, title = part()
+        summary.insert(0, "protocol", protocol)
+        summary.insert(0, "dataset", key)
+        tables.append(summary)
         source = ("test-split predictions" if key == "breastmnist"
                   else "out-of-fold predictions of all folds pooled")
-        figures += _plot_curves(key, title, y_curve, curves, pos_label, output_dir, source)
+        for kind, plot in (("roc", plot_roc_curves), ("pr", plot_pr_curves)):
+            fig = plot(y_true, curves, title=f"{title}\n{source}")
+            fig.set_size_inches(6.4, 6.2)  # room for the long model names
+            for text in fig.axes[0].get_legend().get_texts():
+                text.set_fontsize(7)
+            figures.append(output_dir / f"{kind}_{key}.png")
+            fig.savefig(figures[-1], dpi=110)
+        _log(f"[{key}] {summary['model'].nunique()} models in "
+             f"{time.perf_counter() - t0:.0f} s", verbose)
 
-    results = pd.DataFrame(all_rows)
+    results = pd.concat(tables, ignore_index=True)
     results.to_csv(output_dir / "results.csv", index=False)
     notes += [_NOTES[key] for key, _ in parts]
     _write_markdown(output_dir / "results.md", results, mode, notes)

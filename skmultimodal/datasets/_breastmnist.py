@@ -112,8 +112,8 @@ def load_breastmnist(
     download_if_missing : bool, default=True
         If True and the file is not in ``<data_home>/breastmnist/``, download
         it from https://zenodo.org/records/10519652/files/breastmnist.npz
-        into that folder (created if needed) and check its MD5. If False,
-        raise FileNotFoundError instead.
+        into that folder and check its MD5; the folder is created only for a
+        download that succeeds. If False, raise FileNotFoundError instead.
 
     Returns
     -------

@@ -54,7 +54,8 @@ def fetch_file(url, dest, *, sha256=None, md5=None, timeout=DEFAULT_TIMEOUT):
     The file is written to a temporary file next to ``dest`` and renamed to
     ``dest`` only once complete and verified, so an interrupted or corrupted
     download never leaves a partial ``dest`` behind. The folder of ``dest`` is
-    created if needed.
+    created if needed; the folders created are removed again if the download
+    fails, so a failed download leaves nothing behind.
 
     Parameters
     ----------
@@ -97,13 +98,15 @@ def fetch_file(url, dest, *, sha256=None, md5=None, timeout=DEFAULT_TIMEOUT):
         if digest is not None
     }
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Folders that this call creates, deepest first: removed if the download fails.
+    created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
     hashers = {name: hashlib.new(name) for name in expected}
-
-    fd, partial = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
-    )
+    partial = None
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
+        )
         with os.fdopen(fd, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -134,8 +137,12 @@ def fetch_file(url, dest, *, sha256=None, md5=None, timeout=DEFAULT_TIMEOUT):
                 )
         os.replace(partial, dest)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
+        if partial is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+        for folder in created:
+            with contextlib.suppress(OSError):  # not created, or no longer empty
+                folder.rmdir()
         raise
     return dest
 

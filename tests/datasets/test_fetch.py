@@ -78,6 +78,28 @@ def test_http_error(http_server, tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "www"]
 
 
+@pytest.mark.parametrize("failure", ["closed port", "404", "checksum", "timeout"])
+def test_failed_download_leaves_no_folder(failure, http_server, closed_port,
+                                          silent_server, tmp_path):
+    url, root, _ = http_server
+    (root / "blob.bin").write_bytes(PAYLOAD)
+    address, kwargs = {
+        "closed port": (f"http://127.0.0.1:{closed_port}/blob.bin", {}),
+        "404": (f"{url}/absent.bin", {}),
+        "checksum": (f"{url}/blob.bin", {"md5": "0" * 32}),
+        "timeout": (f"http://127.0.0.1:{silent_server}/blob.bin", {"timeout": 0.3}),
+    }[failure]
+    home = tmp_path / "home"
+    with pytest.raises(OSError):
+        fetch_file(address, home / "new" / "sub" / "blob.bin", **kwargs)
+    assert not home.exists()
+    # A folder that was there before is kept, and left as it was.
+    home.mkdir()
+    with pytest.raises(OSError):
+        fetch_file(address, home / "blob.bin", **kwargs)
+    assert list(home.iterdir()) == []
+
+
 def test_timeout(silent_server, tmp_path):
     with pytest.raises(DownloadError, match="timed out"):
         fetch_file(f"http://127.0.0.1:{silent_server}/x", tmp_path / "x", timeout=0.3)
@@ -141,7 +163,7 @@ def test_load_breastmnist_checksum_mismatch(served_breastmnist, tmp_path, monkey
     monkeypatch.setitem(_breastmnist.REMOTE, "md5", "f" * 32)
     with pytest.raises(OSError, match="Checksum mismatch"):
         load_breastmnist(data_home=tmp_path)
-    assert list((tmp_path / "breastmnist").iterdir()) == []
+    assert not (tmp_path / "breastmnist").exists()
 
 
 def test_load_breastmnist_offline_says_what_and_where(tmp_path):
@@ -154,6 +176,22 @@ def test_load_breastmnist_offline_says_what_and_where(tmp_path):
     assert str(tmp_path / "breastmnist") in message
     assert isinstance(info.value.__cause__, DownloadError)
     assert not (tmp_path / "breastmnist" / "breastmnist.npz").exists()
+
+
+def test_load_breastmnist_offline_creates_no_folder(tmp_path, monkeypatch):
+    # The default data home, ~/skmultimodal_data, with HOME in tmp_path; the
+    # autouse fixture points the URL at a closed port.
+    home = tmp_path / "user"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SKMULTIMODAL_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="could not be downloaded"):
+        load_breastmnist()
+    assert list(home.iterdir()) == []
+    # With an existing data home: no breastmnist/ left in it.
+    with pytest.raises(FileNotFoundError):
+        load_breastmnist(data_home=home)
+    assert list(home.iterdir()) == []
 
 
 def test_load_breastmnist_no_download(served_breastmnist, tmp_path):

@@ -44,21 +44,7 @@ INIT_PARAMS = {
 }
 
 # name -> {check name: reason}; the target is to keep this empty.
-EXPECTED_FAILED_CHECKS = {
-    "ImageClassifier": {
-        "check_methods_subset_invariance": (
-            "float32 convolutions give probabilities that differ by up to ~2e-7 "
-            "between batch sizes (the CPU kernels are chosen by batch size) while "
-            "the check allows 1e-7; predicted classes are identical."
-        ),
-    },
-    "DeepFeatureExtractor": {
-        "check_methods_subset_invariance": (
-            "float32 convolutions give features that differ by ~1e-6 between batch "
-            "sizes (the CPU kernels are chosen by batch size); the check allows 1e-7."
-        ),
-    },
-}
+EXPECTED_FAILED_CHECKS = {}
 
 
 # Configurations on the multimodal tables of make_multimodal_classification
