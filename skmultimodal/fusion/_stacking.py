@@ -340,7 +340,8 @@ def make_stacking_ensemble(image_columns, *, attention=None, backbone="resnet18"
         ("lr", LogisticRegression(max_iter=1000)),
         # Platt-scaled SVM probabilities (what SVC(probability=True) gave before
         # its deprecation in scikit-learn 1.9).
-        ("svm", CalibratedClassifierCV(SVC(random_state=random_state), ensemble=False)),
+        ("svm", CalibratedClassifierCV(SVC(random_state=random_state), ensemble=False,
+                                       cv=cv)),
         ("rf", RandomForestClassifier(random_state=random_state)),
         ("et", ExtraTreesClassifier(random_state=random_state)),
     ]

@@ -285,17 +285,26 @@ def per_class_average_precision(y_true, proba, classes=None):
     return _per_class(average_precision_score, y_true, proba, classes)
 
 
-def _class_roc_auc(y_true, y_score, *, pos_label, labels=None):
-    """One-vs-rest ROC AUC of the class ``pos_label``."""
+def _class_roc_auc(y_true, y_score, *, class_label, labels=None):
+    """One-vs-rest ROC AUC of the class ``class_label``.
+
+    The scorer passes no ``pos_label`` to scikit-learn, so the probabilities it
+    receives (and may share with other scorers) are the usual ones: all
+    columns for multiclass, the column of the greater class for binary.
+    """
     y_true = np.asarray(y_true)
     y_score = _as_scores(y_score)
     if y_score.ndim == 2:
         classes = list(_labels(y_true, labels))
-        if pos_label not in classes:
-            raise ValueError(f"Class {pos_label!r} is not among the labels {classes}.")
-        y_score = y_score[:, classes.index(pos_label)]
-    # 1-D: scikit-learn already gave the score of ``pos_label`` (binary).
-    return float(roc_auc_score(y_true == pos_label, y_score))
+        if class_label not in classes:
+            raise ValueError(f"Class {class_label!r} is not among the labels {classes}.")
+        y_score = y_score[:, classes.index(class_label)]
+    elif class_label != sorted(set(np.unique(y_true).tolist())
+                               | set([] if labels is None else list(labels)))[-1]:
+        # 1-D (binary): the score of the greater class; the other class's
+        # one-vs-rest score is its negation.
+        y_score = -y_score
+    return float(roc_auc_score(y_true == class_label, y_score))
 
 
 # -- scorers -------------------------------------------------------------------
@@ -368,7 +377,7 @@ def per_class_roc_auc_scorer(class_label, *, labels=None):
         A scorer made by :func:`sklearn.metrics.make_scorer` on
         ``predict_proba``.
     """
-    kwargs = {"pos_label": _py(class_label)}
+    kwargs = {"class_label": _py(class_label)}
     if labels is not None:
         labels = np.asarray(labels)
         if class_label not in labels.tolist():

@@ -170,3 +170,22 @@ def test_get_scorers_names_and_errors(multiclass):
         get_scorers("study2")
     with pytest.raises(ValueError, match="n_classes"):
         get_scorers(n_classes=1)
+
+
+def test_binary_per_class_auc_is_right_when_scorers_share_predictions():
+    """cross_validate shares one predict_proba between scorers; class 0 stays right."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_validate
+
+    X, y = make_classification(200, random_state=0)
+    y = np.array(["benign", "malignant"])[y]
+    cv = StratifiedKFold(3)
+    scores = cross_validate(LogisticRegression(), X, y, cv=cv,
+                            scoring=get_scorers(["roc_auc", "roc_auc_per_class"],
+                                                labels=["benign", "malignant"]))
+    proba = cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba")
+    expected = [roc_auc_score(y[te] == "benign", proba[te, 0]) for _, te in cv.split(X, y)]
+    np.testing.assert_allclose(scores["test_roc_auc[benign]"], expected)
+    np.testing.assert_allclose(scores["test_roc_auc[malignant]"], expected)
