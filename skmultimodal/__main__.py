@@ -6,6 +6,10 @@ demo
     Cross-validate unimodal and fusion models on synthetic data (and on
     BreastMNIST and METABRIC when found), print a results table and write it
     with ROC and precision-recall curves to an output folder.
+reproduce
+    Rerun the protocol of study1, study2 or study3 (PAPERS.md) on the public
+    stand-in data (or, with ``--source original``, on the studies' own data)
+    and write its results table and ROC / precision-recall curves.
 """
 
 import argparse
@@ -81,6 +85,123 @@ def _run_demo(args):
     return 0
 
 
+_STUDIES = ("study1", "study2", "study3")
+
+
+def _add_reproduce_parser(subparsers):
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="rerun a study's protocol: models, baselines, ablations, curves",
+        description=(
+            "Cross-validate the models, unimodal baselines and ablations of one of the "
+            "three studies with its metrics: study1 (cross-attention fusion, Luminal vs "
+            "Basal/Her2; stand-in data METABRIC and TCGA-BRCA PAM50 genes + clinical), "
+            "study2 (intermediate fusion; stand-in data BUSI 3 classes and "
+            "BrEaST-Lesions-USG ultrasound + clinical), study3 (attention CNNs + "
+            "stacking; stand-in data BrEaST-Lesions-USG ultrasound only). Writes "
+            "results.csv, results.md and ROC / precision-recall curves (PNG)."
+        ),
+    )
+    parser.add_argument("study", choices=_STUDIES, help="which study to reproduce")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="subsampled data, 3 folds, 2-3 epochs, 32-pixel images (about a minute)",
+    )
+    parser.add_argument(
+        "--output-dir", default=None, metavar="DIR",
+        help="folder receiving the results (default: skmultimodal-results/<study>)",
+    )
+    parser.add_argument(
+        "--data-home", default=None, metavar="DIR",
+        help="folder holding the public data sets (default: $SKMULTIMODAL_DATA, "
+             "else ~/skmultimodal_data)",
+    )
+    parser.add_argument(
+        "--random-state", type=int, default=0, metavar="N",
+        help="seed of the subsample, the folds and the networks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, metavar="N",
+        help="torch CPU threads; 0 keeps torch's choice (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--weights", default=None, metavar="NAME_OR_PATH",
+        help="initial weights of the ResNets: a torchvision weights name or a local "
+             "state dict (default: random initialisation)",
+    )
+    original = parser.add_argument_group(
+        "original data", "the studies' own data, read instead of the public stand-ins"
+    )
+    original.add_argument(
+        "--source", choices=("public", "original"), default="public",
+        help="public stand-in data or the original data given by the paths below "
+             "(default: %(default)s)",
+    )
+    original.add_argument("--expression", metavar="FILE",
+                          help="study1: genes x samples expression matrix (Xena layout)")
+    original.add_argument("--clinical", metavar="FILE",
+                          help="study1: clinical matrix with sampleID, PAM50Call_RNAseq")
+    original.add_argument("--tiles", metavar="DIR",
+                          help="study1: folder of histology tiles, one sub-folder per "
+                               "patient barcode")
+    original.add_argument("--brecahad", metavar="ROOT",
+                          help="study2: BreCaHAD root (images/*.tif, groundTruth/*.json)")
+    original.add_argument("--patch-size", type=int, default=64, metavar="N",
+                          help="study2: side of the BreCaHAD patches (default: "
+                               "%(default)s)")
+    original.add_argument("--ehr", metavar="TABLE",
+                          help="study2: EHR table, one row per patient, with a label "
+                               "column; patches are paired with rows of their class")
+    original.add_argument("--table", metavar="TABLE",
+                          help="study3: table of image paths (ultrasound and/or "
+                               "mammography) with a label column")
+    original.add_argument("--label-column", default="label", metavar="COL",
+                          help="label column of --ehr / --table (default: %(default)s)")
+    original.add_argument("--group-column", default=None, metavar="COL",
+                          help="study3: patient column of --table (default: patient_id "
+                               "when present)")
+    original.add_argument("--us-column", default="us_path", metavar="COL",
+                          help="study3: ultrasound path column (default: %(default)s)")
+    original.add_argument("--mammo-column", default="mammo_path", metavar="COL",
+                          help="study3: mammogram path column (default: %(default)s)")
+    parser.set_defaults(func=_run_reproduce, _parser=parser)
+    return parser
+
+
+def _run_reproduce(args):
+    from ._reproduce import check_original_args, run_reproduce
+
+    import torch
+
+    parser = args._parser
+    paths = dict(expression=args.expression, clinical=args.clinical, tiles=args.tiles,
+                 brecahad=args.brecahad, ehr=args.ehr, table=args.table)
+    try:
+        check_original_args(args.study, args.source, **paths)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.threads < 0:
+        parser.error("--threads must be 0 (torch's choice) or a positive integer")
+    if args.patch_size < 2:
+        parser.error("--patch-size must be at least 2")
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        run_reproduce(
+            args.study, args.output_dir, quick=args.quick, data_home=args.data_home,
+            random_state=args.random_state, source=args.source,
+            patch_size=args.patch_size, label_column=args.label_column,
+            group_column=args.group_column, us_column=args.us_column,
+            mammo_column=args.mammo_column, weights=args.weights, **paths,
+        )
+    except FileNotFoundError as exc:
+        raise SystemExit(f"skmultimodal reproduce: error: {exc}") from None
+    finally:
+        torch.set_num_threads(threads)
+    return 0
+
+
 def build_parser():
     """Return the argument parser of the ``skmultimodal`` command."""
     parser = argparse.ArgumentParser(
@@ -90,6 +211,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo_parser(subparsers)
+    _add_reproduce_parser(subparsers)
     return parser
 
 
