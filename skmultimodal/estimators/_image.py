@@ -30,6 +30,9 @@ class ImageClassifier(BaseNetClassifier):
     normalize : "imagenet", None or (mean, std), default="imagenet"
     augment : bool, "default" or callable, default=False
         Training-time augmentation (flips, rotations, jitter for True).
+    backbone_params : dict, default=None
+        Further keyword arguments of the backbone, e.g.
+        ``{"channels": (16, 32, 64)}`` for a smaller SimpleCNN.
     dropout : float, default=0.0
         Dropout before the linear head.
     max_epochs : int, default=10
@@ -86,8 +89,8 @@ class ImageClassifier(BaseNetClassifier):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 augment=False, dropout=0.0, max_epochs=10, batch_size=32, lr=1e-3,
-                 optimizer="adam", weight_decay=0.0, class_weight=None,
+                 augment=False, backbone_params=None, dropout=0.0, max_epochs=10,
+                 batch_size=32, lr=1e-3, optimizer="adam", weight_decay=0.0, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  callbacks=None, num_workers=0, device="auto", random_state=None,
                  verbose=0):
@@ -100,6 +103,7 @@ class ImageClassifier(BaseNetClassifier):
         self.channels = channels
         self.normalize = normalize
         self.augment = augment
+        self.backbone_params = backbone_params
         self.dropout = dropout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -122,6 +126,7 @@ class ImageClassifier(BaseNetClassifier):
             weights=self.weights, freeze_backbone=self.freeze_backbone,
             image_size=self.image_size, channels=self.channels,
             normalize=self.normalize, augment=self.augment,
+            backbone_params=self.backbone_params,
         ).check_params()
 
     def _prepare_X(self, X, reset):
@@ -142,6 +147,7 @@ class ImageClassifier(BaseNetClassifier):
             n_classes=n_classes, backbone=kwargs["name"], attention=kwargs["attention"],
             weights=kwargs["weights"], in_channels=kwargs["in_channels"],
             freeze_backbone=self.freeze_backbone, dropout=self.dropout,
+            backbone_params=self.modality_.backbone_params,
         )
 
     def __sklearn_tags__(self):

@@ -18,13 +18,15 @@ class ImageClassifierModule(nn.Module):
         Keep the backbone's weights and batch-norm statistics fixed.
     dropout : float, default=0.0
         Dropout before the head.
+    backbone_params : dict, default=None
+        Further keyword arguments of :func:`get_backbone`.
     """
 
     def __init__(self, n_classes, backbone="resnet18", attention=None, weights=None,
-                 in_channels=3, freeze_backbone=False, dropout=0.0):
+                 in_channels=3, freeze_backbone=False, dropout=0.0, backbone_params=None):
         super().__init__()
         self.encoder = get_backbone(backbone, attention=attention, weights=weights,
-                                    in_channels=in_channels)
+                                    in_channels=in_channels, **(backbone_params or {}))
         self.freeze_backbone = freeze_backbone
         if freeze_backbone:
             self.encoder.requires_grad_(False)

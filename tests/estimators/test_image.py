@@ -314,3 +314,11 @@ def test_model_saved_on_cuda_predicts_on_cpu(tmp_path, image_data, monkeypatch):
         loaded = joblib.load(tmp_path / "gpu.joblib")
     assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(images), expected)
+
+
+def test_backbone_params_shape_the_network(image_data):
+    images, y = image_data
+    clf = ImageClassifier(**dict(FAST, backbone_params={"channels": (4, 8)})).fit(images, y)
+    assert clf.net_.module_.encoder.num_features == 8
+    with pytest.raises(ValueError, match="backbone_params"):
+        ImageClassifier(**dict(FAST, backbone_params=[4, 8])).fit(images, y)
