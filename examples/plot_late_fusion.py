@@ -174,12 +174,12 @@ plt.show()
 # %%
 # Soft voting gives both models the same say however good each is;
 # stacking can learn to weigh them, at the price of three extra fits of
-# each model per fold and of a meta-learner trained on only about a hundred
-# and seventy rows. On BrEaST-Lesions-USG the clinical model is the stronger
-# one, the stacking weighs it more than the image model in every fold, and
-# both fusions end close to each other and a little above the clinical
-# model alone: with three folds of 84 patients each, such differences are
-# within the noise (see the intervals in the report).
+# each model per fold and of a meta-learner trained on the out-of-fold
+# probabilities of two thirds of a small data set. On BrEaST-Lesions-USG the
+# clinical model is the stronger one and the stacking weighs it more than
+# the image model; the two fusions end close to each other and close to the
+# clinical model alone. With test folds of a few dozen patients, such
+# differences are within the noise (see the intervals in the report).
 #
 # A row without an image
 # ----------------------

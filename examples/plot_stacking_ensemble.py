@@ -50,7 +50,7 @@ from skmultimodal.datasets import make_multimodal_classification
 IMAGE_SIZE = 32
 
 
-def draw(seed, n=180):
+def draw(seed, n=160):
     X, y = make_multimodal_classification(
         n, image_size=IMAGE_SIZE, image_share=0.6, random_state=seed
     )
@@ -106,7 +106,7 @@ pipeline = make_stacking_ensemble(
     image_size=IMAGE_SIZE,
     channels=1,
     cv=3,
-    encoder_params={"max_epochs": 5, "batch_size": 16},
+    encoder_params={"max_epochs": 4, "batch_size": 16},
     random_state=0,
 )
 print(pipeline)
@@ -175,7 +175,7 @@ plt.show()
 # By construction the two columns are independent views of the class, so a
 # model that uses both should beat either alone, and the table shows whether
 # the two-stage pipeline manages it with such short CNN training. Keep the
-# scale in mind: about a hundred and seventy patients and three folds give
+# scale in mind: this few patients and three folds give
 # wide intervals. On real paired images the same code applies with file
 # paths in the two columns, larger ``image_size``, ImageNet weights loaded
 # from a local file (``weights=...``) and more epochs, ideally on a GPU.
