@@ -42,7 +42,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from skmultimodal.datasets import load_breast_lesions_usg, make_multimodal_classification
+from skmultimodal.datasets import (
+    load_breast_lesions_usg,
+    make_multimodal_classification,
+)
 
 IMAGE_SIZE = 32
 
@@ -175,11 +178,13 @@ plt.show()
 # Soft voting gives both models the same say however good each is;
 # stacking can learn to weigh them, at the price of three extra fits of
 # each model per fold and of a meta-learner trained on the out-of-fold
-# probabilities of two thirds of a small data set. On BrEaST-Lesions-USG the
-# clinical model is the stronger one and the stacking weighs it more than
-# the image model; the two fusions end close to each other and close to the
-# clinical model alone. With test folds of a few dozen patients, such
-# differences are within the noise (see the intervals in the report).
+# probabilities of two thirds of a small data set, whose weights (printed
+# above) move from fold to fold. On BrEaST-Lesions-USG the clinical model is
+# the stronger one, and the two fusions end close to each other and close to
+# the clinical model alone: the weak image model adds little that the
+# clinical columns do not already say. With test folds of a few dozen
+# patients, such differences are within the noise (see the intervals in the
+# report).
 #
 # A row without an image
 # ----------------------
