@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -376,6 +377,7 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
                 text.set_fontsize(7)
             figures.append(output_dir / f"{kind}_{key}.png")
             fig.savefig(figures[-1], dpi=110)
+            plt.close(fig)
         _log(f"[{key}] {summary['model'].nunique()} models in "
              f"{time.perf_counter() - t0:.0f} s", verbose)
 

@@ -34,6 +34,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -821,6 +822,7 @@ def _save_curves(part, output_dir):
                 for text in legend.get_texts():
                     text.set_fontsize(6)
         fig.savefig(path, dpi=110)
+        plt.close(fig)
         files.append(path)
     return files
 

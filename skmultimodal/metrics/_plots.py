@@ -4,9 +4,9 @@ The figures are built on scikit-learn's display classes
 (:class:`~sklearn.metrics.RocCurveDisplay`,
 :class:`~sklearn.metrics.PrecisionRecallDisplay`,
 :class:`~sklearn.metrics.ConfusionMatrixDisplay`) from predictions, typically
-out-of-fold predictions of cross-validation. They are drawn on a
-:class:`matplotlib.figure.Figure` created without pyplot, so they work with
-any backend (Agg included) and leave pyplot's state alone.
+out-of-fold predictions of cross-validation. The figures are made with
+:mod:`matplotlib.pyplot`, so they show in notebooks, with ``plt.show()`` and in
+sphinx-gallery; close them (``plt.close(fig)``) when making many in a loop.
 """
 
 import math
@@ -20,12 +20,12 @@ __all__ = ["plot_confusion_matrix", "plot_pr_curves", "plot_roc_curves"]
 
 
 def _figure(n_panels, panel_size=(5.0, 4.5)):
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
     n_cols = min(n_panels, 3)
     n_rows = math.ceil(n_panels / n_cols)
-    fig = Figure(figsize=(panel_size[0] * n_cols, panel_size[1] * n_rows),
-                 layout="constrained")
+    fig = plt.figure(figsize=(panel_size[0] * n_cols, panel_size[1] * n_rows),
+                     layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax in axes[n_panels:]:
         ax.set_visible(False)

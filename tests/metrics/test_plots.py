@@ -33,7 +33,9 @@ def test_roc_binary_one_curve_per_model(binary, tmp_path):
     y, scores = binary
     before = plt.get_fignums()
     fig = plot_roc_curves(y, scores, path=tmp_path / "roc.png", title="ROC")
-    assert isinstance(fig, Figure) and plt.get_fignums() == before
+    # a pyplot figure, so that it shows in notebooks and with plt.show()
+    assert isinstance(fig, Figure) and plt.get_fignums() == before + [fig.number]
+    plt.close(fig)
     (ax,) = fig.axes
     auc_fusion = roc_auc_score(y == "malignant", scores["fusion"][:, 1])
     auc_image = roc_auc_score(y == "malignant", scores["image"])
