@@ -1,0 +1,39 @@
+"""Explaining fitted models: Grad-CAM, SHAP, cross-attention maps, modality importance.
+
+- :func:`grad_cam`: class-activation heat maps of the image branch of any
+  fitted library estimator (unimodal, fusion, late fusion, or a Pipeline
+  ending in one), aligned with the input images; the other modalities of a
+  row are held at their values.
+- :func:`cross_attention_maps`: where the other modalities' tokens of a
+  :class:`~skmultimodal.fusion.CrossAttentionFusionClassifier` look in the
+  image.
+- :func:`shap_values`: SHAP values of tabular inputs, with the original
+  feature names (tree explainer for XGBoost pipelines, expected gradients for
+  the MLP and the fusion networks).
+- :func:`modality_importance`: drop of the score when a modality is permuted
+  across rows or masked as missing, in the style of
+  :func:`sklearn.inspection.permutation_importance`.
+- Plots: :func:`plot_image_explanations`, :func:`plot_heatmap_overlay`,
+  :func:`plot_shap_summary`, :func:`plot_shap_bar`,
+  :func:`plot_modality_importance`.
+"""
+
+from ._attention_maps import cross_attention_maps
+from ._grad_cam import CAM_METHODS, grad_cam
+from ._modality_importance import modality_importance
+from ._overlay import plot_heatmap_overlay, plot_image_explanations
+from ._plots import plot_modality_importance, plot_shap_bar, plot_shap_summary
+from ._shap import shap_values
+
+__all__ = [
+    "CAM_METHODS",
+    "cross_attention_maps",
+    "grad_cam",
+    "modality_importance",
+    "plot_heatmap_overlay",
+    "plot_image_explanations",
+    "plot_modality_importance",
+    "plot_shap_bar",
+    "plot_shap_summary",
+    "shap_values",
+]

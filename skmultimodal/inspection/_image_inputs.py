@@ -1,0 +1,317 @@
+"""The image branch of a fitted estimator: its network, target layer and inputs.
+
+Shared by the Grad-CAM and cross-attention explanations. A fitted library
+estimator (or a Pipeline or LateFusionClassifier around one) and a table X
+are turned into an :class:`ImageBranch`: the network estimator whose torch
+module sees the image, the name of the image input of that module, the
+module's last spatial feature layer, the prepared rows (a
+:class:`~skmultimodal.data.MultimodalDataset`) and the original images.
+"""
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import default_collate
+
+from ..data import MultimodalDataset
+from ..data._io import read_image
+from ..estimators import ImageClassifier
+from ..estimators._base import BaseNetClassifier
+from ..fusion import LateFusionClassifier
+from ..fusion._base import BaseFusionClassifier
+from ..modalities import ImageModality
+
+SUPPORTED = (
+    "ImageClassifier, IntermediateFusionClassifier, CrossAttentionFusionClassifier, "
+    "LateFusionClassifier or a Pipeline ending in one of them"
+)
+
+
+def _shown(rows, limit=10):
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{list(rows[:limit])}{more}"
+
+
+class ImageBranch:
+    """The image input of a fitted network estimator, for one table X.
+
+    Attributes
+    ----------
+    estimator : BaseNetClassifier
+        The fitted network estimator (``net_.module_`` is its torch module).
+    X : object
+        X as that estimator receives it (after any pipeline steps).
+    modality : str
+        Name of the explained image modality.
+    key : str
+        Keyword of the image tensor in the module's ``forward``.
+    dataset : MultimodalDataset
+        The prepared rows (inputs of every modality, presence flags).
+    rows : list
+        Row labels (the DataFrame index, else positions).
+    classes : ndarray
+        Class labels of the outermost estimator.
+    output_index : ndarray of int
+        Logit column of the network for each entry of ``classes`` (-1 when
+        the network never saw that class).
+    predicted : ndarray or None
+        Predictions of the outermost estimator when they do not follow from
+        the network's logits (late fusion); None otherwise.
+    """
+
+    def __init__(self, estimator, X, modality, key, dataset, rows, classes,
+                 output_index, predicted=None):
+        self.estimator = estimator
+        self.X = X
+        self.modality = modality
+        self.key = key
+        self.dataset = dataset
+        self.rows = rows
+        self.classes = classes
+        self.output_index = output_index
+        self.predicted = predicted
+
+    @property
+    def module(self):
+        """The torch module of the network estimator."""
+        return self.estimator.net_.module_
+
+    @property
+    def source(self):
+        """The :class:`~skmultimodal.data.ImageSource` of the image modality."""
+        return self.dataset.sources[self.key]
+
+    @property
+    def feature_layer(self):
+        """The backbone module whose output is the last spatial feature map."""
+        module = self.module
+        if isinstance(self.estimator, ImageClassifier):
+            return module.encoder.feature_layer
+        return module.encoders[self.key].net.feature_layer
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def original_image(self, i):
+        """Row ``i``'s image as read from its path or array, (H, W) or (H, W, C)."""
+        source = self.source
+        return np.asarray(read_image(source.cells[i], row=self.rows[i]))
+
+    def batches(self, batch_size):
+        """Yield ``(positions, inputs)``: the module's keyword inputs for a batch.
+
+        Rows of a batch have images of the same tensor size (with
+        ``image_size=None`` images keep their own sizes, so a batch is cut
+        where the size changes).
+        """
+        n = len(self.dataset)
+        start = 0
+        while start < n:
+            positions, items = [], []
+            for i in range(start, min(start + batch_size, n)):
+                x, _ = self.dataset[i]
+                if items and x[self.key].shape != items[0][self.key].shape:
+                    break
+                positions.append(i)
+                items.append(x)
+            start = positions[-1] + 1
+            yield np.asarray(positions), default_collate(items)
+
+
+def _network_branch(estimator, X, modality):
+    check_is_fitted(estimator, "net_")
+    name = type(estimator).__name__
+    if isinstance(estimator, ImageClassifier):
+        own = estimator.column if isinstance(estimator.column, str) else "image"
+        available = {"image", own}
+        if modality is not None and modality not in available:
+            raise ValueError(
+                f"Unknown image modality {modality!r}: the ImageClassifier has one "
+                f"image input; available: {sorted(available)}."
+            )
+        key, label = "image", own
+    elif isinstance(estimator, BaseFusionClassifier):
+        images = [n for n, m in estimator.modalities_.items() if isinstance(m, ImageModality)]
+        if not images:
+            raise ValueError(
+                f"{name} has no image modality (modalities: "
+                f"{list(estimator.modalities_)}); there is no image to explain."
+            )
+        if modality is None:
+            if len(images) > 1:
+                raise ValueError(
+                    f"{name} has several image modalities {images}; choose one with "
+                    "modality=."
+                )
+            modality = images[0]
+        elif modality not in images:
+            raise ValueError(
+                f"Unknown image modality {modality!r}; the image modalities of {name} "
+                f"are {images}."
+            )
+        key, label = modality, modality
+    else:
+        raise ValueError(f"{name} has no image modality; there is no image to explain.")
+    prepared = estimator._prepare_X(X, reset=False)
+    sources = estimator._make_sources(prepared, train=False)
+    dataset = MultimodalDataset(sources, None, estimator._with_presence)
+    source = sources[key]
+    rows = list(range(len(dataset))) if source.row_labels is None else list(source.row_labels)
+    absent = [rows[i] for i in range(len(dataset)) if not source.present(i)]
+    if absent:
+        raise ValueError(
+            f"The image of modality {label!r} is missing in {len(absent)} row(s): "
+            f"{_shown(absent)}. Explanations need the image; drop those rows."
+        )
+    classes = np.asarray(estimator.classes_)
+    return ImageBranch(estimator, X, label, key, dataset, rows, classes,
+                       np.arange(len(classes)))
+
+
+def _late_branch(estimator, X, modality):
+    check_is_fitted(estimator, "estimators_")
+    names = [name for name, _, _ in estimator.estimators]
+    candidates = []
+    for name, fitted in zip(names, estimator.estimators_):
+        inner = fitted
+        while isinstance(inner, Pipeline):
+            inner = inner.steps[-1][1]
+        if isinstance(inner, (ImageClassifier, BaseFusionClassifier)):
+            candidates.append(name)
+    if modality is None:
+        if len(candidates) != 1:
+            what = "no" if not candidates else f"several ({candidates})"
+            raise ValueError(
+                f"LateFusionClassifier has {what} image estimators (estimators: "
+                f"{names}); choose one with modality=<estimator name>."
+            )
+        modality = candidates[0]
+    elif modality not in candidates:
+        what = ("is not an image estimator" if modality in names
+                else "is not an estimator name")
+        raise ValueError(
+            f"modality={modality!r} {what} of the LateFusionClassifier; its estimators "
+            f"are {names}, the image ones {candidates}."
+        )
+    position = names.index(modality)
+    _, _, columns = estimator.estimators[position]
+    frame = estimator._check_X(X, reset=False)
+    block = estimator._block(frame, columns)
+    branch = image_branch(estimator.estimators_[position], block, None)
+    # The estimators of a late fusion are fitted on the encoded labels 0..K-1.
+    inner = {int(c): j for c, j in zip(branch.classes, branch.output_index)}
+    branch.output_index = np.array([inner.get(k, -1) for k in range(len(estimator.classes_))])
+    branch.classes = np.asarray(estimator.classes_)
+    branch.predicted = estimator.predict(frame)
+    branch.modality = modality
+    return branch
+
+
+def image_branch(estimator, X, modality=None):
+    """Resolve the image branch of a fitted estimator for the rows X.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted ImageClassifier, IntermediateFusionClassifier,
+        CrossAttentionFusionClassifier, LateFusionClassifier, or a Pipeline
+        whose last step is one of these (earlier steps are applied with
+        ``transform``).
+    X : object
+        Rows, in the form the estimator accepts.
+    modality : str, default=None
+        Image modality of a fusion estimator, or the estimator name within a
+        LateFusionClassifier. Needed when there are several.
+
+    Returns
+    -------
+    branch : ImageBranch
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    TypeError
+        If the estimator is of another kind.
+    ValueError
+        For an estimator without an image modality, an unknown modality name
+        or rows whose image is missing.
+    """
+    if isinstance(estimator, Pipeline):
+        check_is_fitted(estimator)
+        for _, step in estimator.steps[:-1]:
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                X = step.transform(X)
+        return image_branch(estimator.steps[-1][1], X, modality)
+    if isinstance(estimator, LateFusionClassifier):
+        return _late_branch(estimator, X, modality)
+    if isinstance(estimator, BaseNetClassifier):
+        return _network_branch(estimator, X, modality)
+    raise TypeError(f"Expected a fitted {SUPPORTED}; got {type(estimator).__name__}.")
+
+
+def check_targets(branch, target):
+    """Validate ``target``: None, one class label, or one label per row.
+
+    Returns
+    -------
+    labels : ndarray or None
+        One label per row (None for the predicted class).
+    """
+    if target is None:
+        return None
+    n = len(branch)
+    classes = branch.classes
+    if np.ndim(target) == 0:
+        labels = np.empty(n, dtype=object)
+        labels[:] = [target] * n
+    else:
+        if hasattr(target, "dtype"):
+            labels = np.asarray(target)
+        else:  # a list mixing types stays as given (np.asarray would make strings)
+            values = list(target)
+            labels = np.empty(len(values), dtype=object)
+            labels[:] = values
+        if labels.ndim != 1 or len(labels) != n:
+            raise ValueError(
+                f"target has shape {labels.shape}; expected None, one class label or "
+                f"one label per row ({n} rows)."
+            )
+    known = classes.tolist()
+    unknown = []
+    for label in labels.tolist():
+        if label not in known and label not in unknown:
+            unknown.append(label)
+    if unknown:
+        raise ValueError(
+            f"target holds label(s) {unknown} that are not classes of the estimator; "
+            f"classes_ is {known}."
+        )
+    return np.array([classes[known.index(label)] for label in labels.tolist()],
+                    dtype=classes.dtype).reshape(n)
+
+
+def target_columns(branch, labels):
+    """Logit columns of the network for class labels (which must be known)."""
+    known = branch.classes.tolist()
+    columns = np.array([branch.output_index[known.index(label)] for label in labels.tolist()],
+                       dtype=int).reshape(len(labels))
+    never = sorted({label for label, c in zip(labels.tolist(), columns) if c < 0}, key=str)
+    if never:
+        raise ValueError(
+            f"The image estimator {branch.modality!r} was never trained on class(es) "
+            f"{never}; it cannot be explained for them."
+        )
+    return columns
+
+
+def resize_map(heatmap, shape):
+    """Bilinearly resize a 2-D map to ``shape`` (H, W), as a float64 array."""
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.shape == tuple(shape):
+        return heatmap.astype(np.float64)
+    tensor = torch.from_numpy(np.ascontiguousarray(heatmap))[None, None]
+    out = torch.nn.functional.interpolate(tensor, size=tuple(shape), mode="bilinear",
+                                          align_corners=False, antialias=True)
+    return out[0, 0].numpy().astype(np.float64)

@@ -1,0 +1,153 @@
+"""Heat maps drawn over their images with matplotlib."""
+
+import math
+import numbers
+
+import numpy as np
+
+
+def _display_image(image):
+    """Return ``(array, cmap, vmin, vmax)`` for ``imshow`` of a grey or colour image."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 3 and image.shape[-1] == 4:
+        image = image[..., :3]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
+        raise ValueError(
+            f"image has shape {image.shape}; expected a grey (H, W) or (H, W, 1) or a "
+            "colour (H, W, 3) or (H, W, 4) image."
+        )
+    if image.dtype.kind not in "biuf":
+        raise ValueError(f"image has dtype {image.dtype}; expected a numeric dtype.")
+    if image.dtype == np.uint8:
+        low, high = 0.0, 255.0
+    elif image.dtype == np.uint16:
+        low, high = 0.0, 65535.0
+    else:
+        low, high = float(np.min(image)), float(np.max(image))
+        if low >= 0 and high <= 1:
+            low, high = 0.0, 1.0
+    if image.ndim == 2:
+        return image, "gray", low, high
+    scaled = (image.astype(np.float64) - low) / (high - low if high > low else 1.0)
+    return np.clip(scaled, 0.0, 1.0), None, None, None
+
+
+def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", title=None):
+    """Draw a heat map over an image.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
+        Grey or colour image (uint8, uint16 or float).
+    heatmap : ndarray of shape (H, W)
+        Map aligned with the image, e.g. from :func:`grad_cam` or
+        :func:`cross_attention_maps`. Shown on [0, 1] when its values lie
+        there, else on [0, max].
+    ax : matplotlib Axes, default=None
+        Axes to draw on; None creates a figure with ``matplotlib.pyplot``.
+    alpha : float, default=0.4
+        Opacity of the heat map, in [0, 1].
+    cmap : str or Colormap, default="jet"
+        Colour map of the heat map.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    shown, image_cmap, low, high = _display_image(image)
+    heatmap = np.asarray(heatmap, dtype=np.float64)
+    if heatmap.shape != shown.shape[:2]:
+        raise ValueError(
+            f"heatmap has shape {heatmap.shape} but the image is {shown.shape[:2]}; the "
+            "heat map must have the image's height and width."
+        )
+    if not np.isfinite(heatmap).all():
+        raise ValueError("heatmap contains NaN or infinity.")
+    if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
+            or not 0 <= alpha <= 1):
+        raise ValueError(f"alpha={alpha!r} must be a number in [0, 1].")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(shown, cmap=image_cmap, vmin=low, vmax=high, interpolation="nearest")
+    top = 1.0 if heatmap.min() >= 0 and heatmap.max() <= 1 else float(heatmap.max())
+    ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=min(0.0, heatmap.min()), vmax=top,
+              interpolation="bilinear")
+    ax.set_axis_off()
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def _maps_of(result):
+    if "heatmaps" in result:
+        return result["heatmaps"]
+    if "maps" in result:
+        return result["maps"]
+    raise ValueError(
+        "result must hold 'heatmaps' (from grad_cam) or 'maps' (from "
+        "cross_attention_maps) and 'images'."
+    )
+
+
+def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles=None):
+    """Grid of heat-map overlays from :func:`grad_cam` or :func:`cross_attention_maps`.
+
+    Parameters
+    ----------
+    result : Bunch
+        The output of :func:`grad_cam` (``heatmaps``) or of
+        :func:`cross_attention_maps` (``maps``), with ``images``.
+    indices : array-like of int, default=None
+        Positions of the rows to show; None shows them all.
+    n_cols : int, default=4
+        Panels per row of the grid.
+    path : str or path-like, default=None
+        If given, the figure is also saved there as a PNG.
+    titles : list of str, default=None
+        One title per shown panel; by default the row label, and the
+        explained class for Grad-CAM.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    maps = _maps_of(result)
+    images = result["images"]
+    n = len(maps)
+    if indices is None:
+        indices = list(range(n))
+    else:
+        indices = [int(i) for i in np.atleast_1d(np.asarray(indices))]
+        bad = [i for i in indices if not -n <= i < n]
+        if bad:
+            raise ValueError(f"indices {bad} are out of range for {n} explained rows.")
+    if not indices:
+        raise ValueError("No rows to plot: indices is empty.")
+    if (isinstance(n_cols, bool) or not isinstance(n_cols, numbers.Integral)
+            or n_cols < 1):
+        raise ValueError(f"n_cols={n_cols!r} must be a positive int.")
+    if titles is None:
+        rows = result.get("rows", list(range(n)))
+        targets = result.get("targets")
+        titles = [f"row {rows[i]}" + ("" if targets is None else f", class {targets[i]}")
+                  for i in indices]
+    elif len(titles) != len(indices):
+        raise ValueError(f"titles has {len(titles)} entries for {len(indices)} panels.")
+    n_cols = min(n_cols, len(indices))
+    n_rows = math.ceil(len(indices) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.6 * n_rows),
+                             squeeze=False, layout="constrained")
+    for ax in axes.ravel()[len(indices):]:
+        ax.set_axis_off()
+    for ax, i, title in zip(axes.ravel(), indices, titles):
+        plot_heatmap_overlay(images[i], maps[i], ax=ax, title=title)
+    if path is not None:
+        fig.savefig(path, format="png", dpi=100)
+    return fig
