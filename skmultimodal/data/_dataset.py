@@ -3,8 +3,40 @@
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as F
 
 from ._io import is_missing, read_image
+from ._transforms import ImageTransform
+
+
+class ImageCache:
+    """Images of one fit kept in memory after their first read.
+
+    Maps a row position to the image decoded, converted to the right number
+    of channels and resized (before augmentation and normalisation). The
+    cache is never pickled nor copied: a copy starts empty. DataLoader worker
+    processes therefore each fill their own copy.
+    """
+
+    def __init__(self):
+        self._items = {}
+
+    def get(self, key):
+        """The cached image of row ``key``, or None."""
+        return self._items.get(key)
+
+    def __setitem__(self, key, image):
+        self._items[key] = image
+
+    def __len__(self):
+        return len(self._items)
+
+    def clear(self):
+        """Drop every cached image."""
+        self._items.clear()
+
+    def __getstate__(self):
+        return {"_items": {}}
 
 
 class ImageSource:
@@ -24,15 +56,26 @@ class ImageSource:
         a False presence flag; otherwise they raise.
     placeholder_shape : tuple, default=None
         Shape of the tensor returned for a missing image.
+    cache : ImageCache, default=None
+        Keep every image after its first read (decoded and resized, before
+        augmentation and normalisation), so that later epochs do not decode
+        it again. With an :class:`~skmultimodal.data.ImageTransform` the
+        cached image is a tensor; with another transform it is the decoded
+        array.
+    cache_keys : array-like of int, default=None
+        Key of each row in ``cache``; by default the row positions. Subsets
+        keep the keys of their rows, so that they share the cache.
     """
 
     def __init__(self, cells, transform, row_labels=None, allow_missing=False,
-                 placeholder_shape=None):
+                 placeholder_shape=None, cache=None, cache_keys=None):
         self.cells = cells
         self.transform = transform
         self.row_labels = row_labels
         self.allow_missing = allow_missing
         self.placeholder_shape = placeholder_shape
+        self.cache = cache
+        self.cache_keys = cache_keys
 
     def __len__(self):
         return len(self.cells)
@@ -45,22 +88,63 @@ class ImageSource:
         if self.allow_missing and is_missing(cell):
             return torch.zeros(self.placeholder_shape, dtype=torch.float32)
         row = None if self.row_labels is None else self.row_labels[i]
-        return self.transform(read_image(cell, row=row))
+        if self.cache is None:
+            return self.transform(read_image(cell, row=row))
+        key = self._key(i)
+        image = self.cache.get(key)
+        if image is None:
+            image = self._prepare(read_image(cell, row=row))
+            self.cache[key] = image
+        return self._finish(image)
+
+    def _key(self, i):
+        return int(i) if self.cache_keys is None else int(self.cache_keys[i])
+
+    def _prepare(self, image):
+        """Decoded array -> the cached form (channels and size, no augmentation)."""
+        t = self.transform
+        if isinstance(t, ImageTransform):
+            return ImageTransform(t.image_size, t.channels, None)(image)
+        return image
+
+    def _finish(self, image):
+        """Cached form -> the tensor ``transform`` gives for the decoded array."""
+        t = self.transform
+        if not isinstance(t, ImageTransform):
+            return t(image)
+        if t.augment is not None:
+            image = t.augment(image.clone())  # never alter the cached tensor
+        if t.stats is not None:
+            image = F.normalize(image, list(t.stats[0]), list(t.stats[1]))
+        return image
+
+    def _copy(self, **changes):
+        params = dict(cells=self.cells, transform=self.transform,
+                      row_labels=self.row_labels, allow_missing=self.allow_missing,
+                      placeholder_shape=self.placeholder_shape, cache=self.cache,
+                      cache_keys=self.cache_keys)
+        params.update(changes)
+        return ImageSource(**params)
 
     def with_transform(self, transform):
-        """Return the same rows with another transform."""
-        return ImageSource(self.cells, transform, self.row_labels,
-                           self.allow_missing, self.placeholder_shape)
+        """Return the same rows with another transform (sharing the cache)."""
+        return self._copy(transform=transform)
+
+    def with_cache(self, cache):
+        """Return the same rows reading through ``cache`` (None: no cache)."""
+        return self._copy(cache=cache, cache_keys=None)
 
     def subset(self, indices):
-        """Return the rows at ``indices``."""
+        """Return the rows at ``indices`` (sharing the cache)."""
         labels = None if self.row_labels is None else [self.row_labels[i] for i in indices]
         if isinstance(self.cells, np.ndarray):
             cells = self.cells[indices]
         else:
             cells = [self.cells[i] for i in indices]
-        return ImageSource(cells, self.transform, labels, self.allow_missing,
-                           self.placeholder_shape)
+        keys = None
+        if self.cache is not None:
+            keys = np.array([self._key(i) for i in indices], dtype=np.int64)
+        return self._copy(cells=cells, row_labels=labels, cache_keys=keys)
 
 
 class ArraySource:

@@ -9,15 +9,20 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
+from ..data._dataset import ImageCache, ImageSource
 from ._callbacks import RecalibrateBatchNorm
+from ._net import AcceleratedNetClassifier, NetClassifier
 from ..utils._torch import (
+    check_accelerator,
+    check_precision,
+    compile_kwargs,
     loadable_device,
     resolve_device,
+    resolve_num_workers,
     resolve_optimizer,
     resolve_seed,
     torch_seed,
@@ -43,7 +48,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
     ``callbacks``, ``device``, ``random_state``, ``verbose`` and optionally
-    ``num_workers``.
+    the training-speed options ``num_workers`` (default 0 when absent),
+    ``precision``, ``channels_last``, ``compile``, ``cache_images`` and
+    ``accelerator`` (see ``docs/performance.md``).
     """
 
     _with_presence = False
@@ -112,6 +119,42 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                 f"validation_fraction={self.validation_fraction!r} must be in (0, 1)."
             )
         resolve_optimizer(self.optimizer)
+        recalibrate = getattr(self, "recalibrate_bn", True)
+        if not (isinstance(recalibrate, (bool, np.bool_)) or (
+                isinstance(recalibrate, (int, np.integer)) and recalibrate >= 1)):
+            raise ValueError(
+                f"recalibrate_bn={recalibrate!r} must be True, False or a positive int "
+                "(the most training batches to use)."
+            )
+        resolve_num_workers(getattr(self, "num_workers", 0), "cpu")
+        check_precision(getattr(self, "precision", None))
+        for name in ("channels_last", "cache_images"):
+            value = getattr(self, name, False)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name}={value!r} must be True or False.")
+        compile_kwargs(getattr(self, "compile", False))
+        check_accelerator(getattr(self, "accelerator", None), self.device,
+                          getattr(self, "precision", None))
+
+    def _resolve_device(self):
+        """The training device: the accelerator's, else ``device`` resolved."""
+        accelerator = getattr(self, "accelerator", None)
+        device = resolve_device(self.device) if accelerator is None else str(
+            accelerator.device)
+        check_precision(getattr(self, "precision", None), device)
+        return device
+
+    def _image_caches(self, sources):
+        """One empty cache per image source when ``cache_images``, else {}."""
+        if not getattr(self, "cache_images", False):
+            return {}
+        return {name: ImageCache() for name, src in sources.items()
+                if isinstance(src, ImageSource)}
+
+    @staticmethod
+    def _cached(sources, caches):
+        return {name: src.with_cache(caches[name]) if name in caches else src
+                for name, src in sources.items()}
 
     def _split_validation(self, train_ds, eval_sources, y_enc, seed):
         splitter = StratifiedShuffleSplit(
@@ -137,7 +180,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                                load_best=True))
             )
         # exact batch-norm statistics for the final weights (see the callback)
-        callbacks.append(("recalibrate_bn", RecalibrateBatchNorm()))
+        recalibrate = getattr(self, "recalibrate_bn", True)
+        if isinstance(recalibrate, (bool, np.bool_)):
+            max_batches = None if recalibrate else 0
+        else:
+            max_batches = int(recalibrate)
+        if max_batches != 0:
+            callbacks.append(("recalibrate_bn", RecalibrateBatchNorm(max_batches)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
@@ -146,9 +195,21 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         module, module_kwargs = self._module_spec(n_classes)
         optimizer = resolve_optimizer(self.optimizer)
         batch_size = min(self.batch_size, n_train)
-        num_workers = getattr(self, "num_workers", 0)
+        num_workers = resolve_num_workers(getattr(self, "num_workers", 0), self.device_)
         cuda = self.device_.startswith("cuda")
         kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
+        kwargs.update(compile_kwargs(getattr(self, "compile", False)))
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is None:
+            net_class = NetClassifier
+            kwargs["device"] = self.device_
+        else:
+            net_class = AcceleratedNetClassifier
+            kwargs["accelerator"] = accelerator
+            # the accelerator moves the module and the batches itself
+            kwargs["device"] = None if accelerator.device_placement else self.device_
+            # the epoch table through accelerator.print (main process) if verbose
+            kwargs["callbacks__print_log__sink"] = "auto" if self.verbose else print
         if optimizer is torch.optim.SGD:
             kwargs["optimizer__momentum"] = 0.9
         weight = self._criterion_weight(y_enc)
@@ -158,8 +219,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             kwargs[f"{it}__num_workers"] = num_workers
             kwargs[f"{it}__pin_memory"] = cuda
             if num_workers > 0:
-                kwargs[f"{it}__persistent_workers"] = False
-        return NeuralNetClassifier(
+                # workers (and what they cache) live across epochs
+                kwargs[f"{it}__persistent_workers"] = True
+        return net_class(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=optimizer,
@@ -174,7 +236,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__drop_last=n_train > batch_size and n_train % batch_size == 1,
             callbacks=self._make_callbacks(),
             classes=np.arange(n_classes),
-            device=self.device_,
+            precision=getattr(self, "precision", None),
+            channels_last=getattr(self, "channels_last", False),
             verbose=int(bool(self.verbose)),
             **kwargs,
         )
@@ -197,20 +260,29 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         prepared = self._prepare_X(X, reset=True)
         n_rows = self._n_rows(prepared)
         y_enc = self._encode_targets(y, n_rows)
-        self.device_ = resolve_device(self.device)
+        self.device_ = self._resolve_device()
         seed = resolve_seed(self.random_state)
         with torch_seed(seed, self.device_):
             self._fit_preprocessing(prepared)
+            sources = self._make_sources(prepared, train=True)
+            # image caches live for this fit only (never in clones or pickles)
+            caches = self._image_caches(sources)
             dataset = MultimodalDataset(
-                self._make_sources(prepared, train=True), y_enc, self._with_presence
+                self._cached(sources, caches), y_enc, self._with_presence
             )
             valid_ds = None
             if self.early_stopping:
                 dataset, valid_ds = self._split_validation(
-                    dataset, self._make_sources(prepared, train=False), y_enc, seed
+                    dataset,
+                    self._cached(self._make_sources(prepared, train=False), caches),
+                    y_enc, seed,
                 )
             self.net_ = self._build_net(len(self.classes_), len(dataset), seed, valid_ds, y_enc)
-            self.net_.fit(dataset, y=None)
+            try:
+                self.net_.fit(dataset, y=None)
+            finally:
+                for cache in caches.values():
+                    cache.clear()
         self.n_iter_ = len(self.net_.history)
         return self
 

@@ -1,6 +1,8 @@
 """Callbacks the library's networks train with."""
 
+import numpy as np
 import torch
+from torch.utils.data import Subset
 from skorch.callbacks import Callback
 
 
@@ -15,7 +17,28 @@ class RecalibrateBatchNorm(Callback):
     weights (as ``torch.optim.swa_utils.update_bn``), with dropout and
     modality dropout off. Batch norms of frozen encoders (kept in evaluation
     mode by their module) are left alone.
+
+    Parameters
+    ----------
+    max_batches : int or None, default=None
+        Use at most this many batches: a random subset of the training rows
+        (seeded, the same at every fit) when the training set is larger;
+        None uses every row.
     """
+
+    def __init__(self, max_batches=None):
+        self.max_batches = max_batches
+
+    def _rows(self, net, X):
+        dataset = net.get_dataset(X)
+        if self.max_batches is None:
+            return dataset
+        batch_size = getattr(net, "iterator_valid__batch_size", None) or net.batch_size
+        n_rows = self.max_batches * batch_size
+        if len(dataset) <= n_rows:
+            return dataset
+        rows = np.random.RandomState(0).choice(len(dataset), n_rows, replace=False)
+        return Subset(dataset, np.sort(rows).tolist())
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         if X is None:
@@ -36,7 +59,7 @@ class RecalibrateBatchNorm(Callback):
             bn.train()
         try:
             with torch.no_grad():
-                for Xi, _ in net.get_iterator(net.get_dataset(X), training=False):
+                for Xi, _ in net.get_iterator(self._rows(net, X), training=False):
                     first = next(iter(Xi.values())) if isinstance(Xi, dict) else Xi
                     if len(first) > 1:
                         net.infer(Xi)

@@ -50,8 +50,36 @@ class ImageClassifier(BaseNetClassifier):
     n_iter_no_change : int, default=5
     callbacks : list of skorch callbacks, default=None
         Copied before use, so the instances passed are never modified.
-    num_workers : int, default=0
-        DataLoader worker processes reading images.
+    recalibrate_bn : bool or int, default=True
+        After training, recompute the batch-norm running statistics with the
+        final weights over the training set (True), over at most this many
+        training batches (an int), or not at all (False). Without it,
+        evaluation-mode predictions can collapse on small data sets; it costs
+        about a third of an epoch (see ``benchmarks/README.md``).
+    num_workers : "auto" or int, default="auto"
+        DataLoader worker processes reading images. "auto" uses none on the
+        CPU and ``min(8, os.cpu_count())`` on a GPU. Workers persist across
+        epochs.
+    precision : {None, "bf16", "fp16"}, default=None
+        Automatic mixed precision (:func:`torch.autocast`) in training and
+        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
+        CUDA and scales the loss. Probabilities are returned as float64.
+    channels_last : bool, default=False
+        Module and image batches in the ``torch.channels_last`` memory
+        format (faster convolutions on GPUs, above all with ``precision``).
+    compile : bool or dict, default=False
+        Compile the network with :func:`torch.compile`; a dict holds its
+        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
+    cache_images : bool, default=False
+        Keep every training image in memory after its first read (decoded
+        and resized, before augmentation and normalisation), so that later
+        epochs do not decode it again. The cache lives for one ``fit``; with
+        ``num_workers > 0`` each worker process holds its own copy.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (multi-GPU data parallel with
+        ``accelerate launch``, mixed precision set on the accelerator). The
+        accelerator places the model: leave ``device="auto"`` and
+        ``precision=None``.
     device : str, default="auto"
         "auto" picks CUDA when available, else the CPU.
     random_state : int, RandomState or None, default=None
@@ -92,8 +120,9 @@ class ImageClassifier(BaseNetClassifier):
                  augment=False, backbone_params=None, dropout=0.0, max_epochs=10,
                  batch_size=32, lr=1e-3, optimizer="adam", weight_decay=0.0, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 callbacks=None, num_workers=0, device="auto", random_state=None,
-                 verbose=0):
+                 callbacks=None, recalibrate_bn=True, num_workers="auto", precision=None,
+                 channels_last=False, compile=False, cache_images=False, accelerator=None,
+                 device="auto", random_state=None, verbose=0):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -115,7 +144,13 @@ class ImageClassifier(BaseNetClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.recalibrate_bn = recalibrate_bn
         self.num_workers = num_workers
+        self.precision = precision
+        self.channels_last = channels_last
+        self.compile = compile
+        self.cache_images = cache_images
+        self.accelerator = accelerator
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

@@ -45,6 +45,24 @@ class TabularMLPClassifier(BaseNetClassifier):
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     callbacks : list of skorch callbacks, default=None
+    recalibrate_bn : bool or int, default=True
+        After training, recompute the batch-norm running statistics with the
+        final weights over the training set (True), over at most this many
+        training batches (an int), or not at all (False). Without it,
+        evaluation-mode predictions can collapse on small data sets; it costs
+        about a third of an epoch (see ``benchmarks/README.md``).
+    precision : {None, "bf16", "fp16"}, default=None
+        Automatic mixed precision (:func:`torch.autocast`) in training and
+        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
+        CUDA and scales the loss. Probabilities are returned as float64.
+    compile : bool or dict, default=False
+        Compile the network with :func:`torch.compile`; a dict holds its
+        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (multi-GPU data parallel with
+        ``accelerate launch``, mixed precision set on the accelerator). The
+        accelerator places the model: leave ``device="auto"`` and
+        ``precision=None``.
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0
@@ -75,7 +93,8 @@ class TabularMLPClassifier(BaseNetClassifier):
                  categorical="auto", max_epochs=30, batch_size=64, lr=1e-3,
                  optimizer="adamw", weight_decay=0.05, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 callbacks=None, device="auto", random_state=None, verbose=0):
+                 callbacks=None, recalibrate_bn=True, precision=None, compile=False,
+                 accelerator=None, device="auto", random_state=None, verbose=0):
         self.columns = columns
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
@@ -94,6 +113,10 @@ class TabularMLPClassifier(BaseNetClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.recalibrate_bn = recalibrate_bn
+        self.precision = precision
+        self.compile = compile
+        self.accelerator = accelerator
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

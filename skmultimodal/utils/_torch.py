@@ -1,6 +1,9 @@
-"""Small torch helpers shared by the estimators: devices, seeding, optimisers."""
+"""Small torch helpers shared by the estimators: devices, seeding, optimisers,
+DataLoader workers and the training-speed options."""
 
 import contextlib
+import numbers
+import os
 import warnings
 
 import numpy as np
@@ -80,3 +83,105 @@ def resolve_optimizer(optimizer):
 def to_numpy(tensor):
     """Detach a tensor to a numpy array on the CPU."""
     return tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+
+
+PRECISIONS = (None, "bf16", "fp16")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_MAX_AUTO_WORKERS = 8
+
+
+def resolve_num_workers(num_workers, device):
+    """Number of DataLoader worker processes for ``num_workers`` on ``device``.
+
+    ``"auto"`` gives 0 on the CPU (worker processes do not pay for small CPU
+    jobs, whose cores already compute) and ``min(8, os.cpu_count())`` on a
+    GPU; an int >= 0 is used as is.
+    """
+    if isinstance(num_workers, str) and num_workers == "auto":
+        if str(device).startswith("cuda"):
+            return min(_MAX_AUTO_WORKERS, os.cpu_count() or 1)
+        return 0
+    if (isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral)
+            or num_workers < 0):
+        raise ValueError(f"num_workers={num_workers!r} must be 'auto' or an int >= 0.")
+    return int(num_workers)
+
+
+def check_precision(precision, device=None):
+    """Validate ``precision`` (None, "bf16" or "fp16"), for ``device`` if given.
+
+    "fp16" needs CUDA (it trains with a gradient scaler); "bf16" runs on the
+    CPU and on GPUs that support it. Returns the autocast dtype or None.
+    """
+    if precision is None:
+        return None
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(
+            f"precision={precision!r} is not supported; use None, 'bf16' or 'fp16'."
+        )
+    if device is None:
+        return _AUTOCAST_DTYPES[precision]
+    cuda = str(device).startswith("cuda")
+    if precision == "fp16":
+        if not cuda:
+            raise ValueError(
+                f"precision='fp16' needs a CUDA device, but the device is {device!r}; "
+                "use precision='bf16' on the CPU."
+            )
+        return torch.float16
+    if cuda and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bf16' is not supported by the GPU of device {device!r}; "
+            "use precision='fp16'."
+        )
+    return torch.bfloat16
+
+
+def compile_kwargs(compile):
+    """Map the ``compile`` parameter (bool or dict) to skorch's arguments.
+
+    Returns a dict with skorch's ``compile`` flag and its ``compile__<arg>``
+    arguments of :func:`torch.compile`.
+    """
+    if isinstance(compile, (bool, np.bool_)):
+        return {"compile": bool(compile)}
+    if isinstance(compile, dict):
+        bad = [k for k in compile if not isinstance(k, str) or not k]
+        if bad:
+            raise ValueError(
+                f"compile={compile!r} must map torch.compile argument names (str) to "
+                f"values; bad keys: {bad}."
+            )
+        if not hasattr(torch, "compile"):  # pragma: no cover - torch < 2
+            raise ValueError("compile needs torch >= 2.0 (torch.compile).")
+        return {"compile": True, **{f"compile__{k}": v for k, v in compile.items()}}
+    raise ValueError(
+        f"compile={compile!r} must be a bool or a dict of torch.compile keyword "
+        "arguments, e.g. {'mode': 'max-autotune'}."
+    )
+
+
+def check_accelerator(accelerator, device, precision):
+    """Validate the ``accelerator`` parameter against ``device`` and ``precision``.
+
+    An ``accelerate.Accelerator`` places the model and the batches itself and
+    owns mixed precision (its ``mixed_precision`` argument), so ``device``
+    must be left at "auto" (or None) and ``precision`` at None.
+    """
+    if accelerator is None:
+        return None
+    if not all(hasattr(accelerator, a) for a in ("prepare", "autocast", "device")):
+        raise ValueError(
+            f"accelerator={accelerator!r} must be None or an accelerate.Accelerator."
+        )
+    if device not in (None, "auto"):
+        raise ValueError(
+            f"device={device!r} cannot be combined with an accelerator, which places "
+            "the model itself; leave device='auto'."
+        )
+    if precision is not None:
+        raise ValueError(
+            f"precision={precision!r} cannot be combined with an accelerator; set "
+            f"mixed precision on it instead: Accelerator(mixed_precision={precision!r})."
+        )
+    return accelerator
