@@ -3,14 +3,12 @@
 import copy
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from torch.utils.data import DataLoader
 
-from ..data import MultimodalDataset
 from ..modalities import ImageModality
 from ..nn import get_backbone
+from ..utils._cache import check_memory, encode_source
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._image_input import image_cells
 
@@ -40,6 +38,16 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     num_workers : int, default=0
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
+    memory : None, str, path or joblib.Memory, default=None
+        Folder caching the embeddings (a :class:`joblib.Memory` gives its
+        ``location``), as the ``memory`` of a scikit-learn ``Pipeline``.
+        Each image's embedding is stored once, keyed by the backbone's
+        architecture and weights, the preprocessing and the image (a file's
+        resolved path, size and modification time, or an array's bytes), so
+        later calls, cross-validation folds and grid-search candidates
+        sharing images compute only the new ones. With ``weights=None`` set
+        ``random_state`` so that every fit builds the same backbone. The
+        folder can be shared by concurrent processes. None disables caching.
     verbose : int, default=0
         Show a progress bar over batches when > 0.
 
@@ -55,7 +63,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  image_size=224, channels=3, normalize="imagenet", batch_size=64,
-                 num_workers=0, device="auto", random_state=None, verbose=0):
+                 num_workers=0, device="auto", random_state=None, memory=None,
+                 verbose=0):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -67,6 +76,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         self.num_workers = num_workers
         self.device = device
         self.random_state = random_state
+        self.memory = memory
         self.verbose = verbose
 
     def fit(self, X, y=None):
@@ -86,6 +96,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
             weights=self.weights, freeze_backbone=True, image_size=self.image_size,
             channels=self.channels, normalize=self.normalize,
         ).check_params()
+        check_memory(self.memory)
         image_cells(self, X, self.column, reset=True)
         self.device_ = resolve_device(self.device)
         with torch_seed(resolve_seed(self.random_state), self.device_):
@@ -96,32 +107,24 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Embed each image.
+        """Embed each image (reading the ``memory`` cache when set).
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, n_features_out_), float32
         """
         check_is_fitted(self, "backbone_")
+        store = check_memory(self.memory)
         cells, labels = image_cells(self, X, self.column, reset=False)
-        dataset = MultimodalDataset(
-            {"image": self.modality_.make_source(cells, labels, train=False)}
-        )
-        loader = DataLoader(dataset, batch_size=self.batch_size,
-                            num_workers=self.num_workers,
-                            pin_memory=self.device_.startswith("cuda"))
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            loader = tqdm(loader, desc="embedding", unit="batch")
-        backbone = self.backbone_.to(self.device_)
-        out = []
-        with torch.inference_mode():
-            for batch, _ in loader:
-                out.append(backbone(batch["image"].to(self.device_)).float().cpu().numpy())
-        if not out:
+        source = self.modality_.make_source(cells, labels, train=False)
+        if len(source) == 0:
             return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        return np.concatenate(out).astype(np.float32, copy=False)
+        embeddings, _ = encode_source(
+            self.backbone_.to(self.device_), source, output="pooled", store=store,
+            batch_size=self.batch_size, num_workers=self.num_workers,
+            verbose=self.verbose,
+        )
+        return embeddings
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names ``<backbone>_<i>``."""

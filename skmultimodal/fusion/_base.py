@@ -1,19 +1,23 @@
 """Shared base of the fusion classifiers: modality lists, validation, sources."""
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import Callback
 
-from ..data import ArraySource
+from ..data import ArraySource, ImageSource, MultimodalDataset, resolve_augmentation
 from ..data._io import is_missing
 from ..estimators._base import BaseNetClassifier
 from ..modalities import ImageModality, TabularModality, check_column_present
 from ..modalities._tabular import as_frame
+from ..utils._cache import check_memory, encode_source
 
 
 def _rows_text(labels, mask, limit=10):
@@ -61,6 +65,87 @@ def check_named_list(items, what, constructor_params, n_fields=2, allow_dict_hin
     return names
 
 
+def _unwrap(module):
+    """The fusion network inside ``torch.compile`` or data-parallel wrappers."""
+    for attr in ("_orig_mod", "module"):
+        inner = getattr(module, attr, None)
+        if isinstance(inner, torch.nn.Module):
+            return _unwrap(inner)
+    return module
+
+
+def precompute_sources(module, sources, names, store, *, batch_size, num_workers=0,
+                       precision=None, channels_last=False):
+    """Replace the image sources ``names`` by their frozen encoders' outputs.
+
+    Each image source becomes an :class:`~skmultimodal.data.ArraySource` of
+    what the fusion network's encoder of that modality gives
+    (``module.encoder_output``: pooled embeddings or feature maps), read from
+    or written to ``store`` (None: computed, not cached). Missing rows hold
+    the output for the placeholder image and keep their presence flag.
+
+    Returns
+    -------
+    sources : dict
+        A new dict; the other sources are unchanged.
+    """
+    out = dict(sources)
+    for name in names:
+        src = sources[name]
+        if not isinstance(src, ImageSource):  # already precomputed
+            continue
+        features, _ = encode_source(
+            module.encoders[name].net, src, output=module.encoder_output, store=store,
+            batch_size=batch_size, num_workers=num_workers, precision=precision,
+            channels_last=channels_last,
+        )
+        out[name] = ArraySource(features, present=[src.present(i) for i in range(len(src))])
+    return out
+
+
+class PrecomputeFrozenEncoders(Callback):
+    """Run frozen image encoders once per image, then train on their outputs.
+
+    At the start of training (the module initialised, its random state
+    consumed as without this callback), the image sources ``names`` of the
+    training and validation datasets are replaced by the outputs of the
+    module's own frozen encoders (read from or written to ``store``), and the
+    encoders are switched to precomputed inputs
+    (:meth:`~skmultimodal.nn.ModalityEncoder.use_precomputed`), so that the
+    forward passes skip them. The torch random state is left untouched.
+
+    Parameters
+    ----------
+    names : list of str
+        Image modalities with a frozen, non-augmented encoder.
+    store : skmultimodal.utils._cache.EmbeddingStore or None
+    batch_size : int, default=64
+    """
+
+    def __init__(self, names, store=None, batch_size=64):
+        self.names = names
+        self.store = store
+        self.batch_size = batch_size
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        module = _unwrap(net.module_)
+        datasets = [ds for ds in net.get_split_datasets(X, y)
+                    if isinstance(ds, MultimodalDataset)]
+        device = next(module.encoders[self.names[0]].net.parameters()).device
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            for ds in datasets:
+                ds.sources = precompute_sources(
+                    module, ds.sources, self.names, self.store,
+                    batch_size=self.batch_size,
+                    num_workers=getattr(net, "iterator_valid__num_workers", 0),
+                    precision=getattr(net, "precision", None),
+                    channels_last=getattr(net, "channels_last", False),
+                )
+        for name in self.names:
+            module.encoders[name].use_precomputed(module.encoder_output)
+
+
 class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
     """Base of the multimodal classifiers whose modalities are fused in one network.
 
@@ -81,6 +166,14 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
     of a tabular modality NaN); the network sees a presence flag
     ``<name>_present`` per modality. A row where every modality is missing is
     an error.
+
+    With ``memory`` set (a folder or a :class:`joblib.Memory`), the image
+    modalities with ``freeze_backbone=True`` and no augmentation are encoded
+    once per image before training, through an on-disk cache shared by later
+    fits, cross-validation folds and grid-search candidates (see
+    :func:`~skmultimodal.utils._cache.encode_source`); the rest of the network
+    trains on these outputs and the frozen encoders are skipped in its
+    forward passes. The results are those of ``memory=None``.
 
     Subclasses implement ``_module_spec`` and ``_check_fusion_params``.
     """
@@ -173,6 +266,7 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
                 self.__dict__.pop(attr, None)
             self._validate_modalities()
             self._check_fusion_params()
+            check_memory(getattr(self, "memory", None))
         elif not hasattr(self, "modalities_"):
             check_is_fitted(self, "net_")
         frame = self._check_frame(X, reset)
@@ -194,7 +288,8 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
                     f"({list(missing)}): rows {_rows_text(labels, none)}. Each row needs "
                     "at least one modality."
                 )
-        return {"frame": frame, "labels": labels, "data": data, "missing": missing}
+        return {"frame": frame, "labels": labels, "data": data, "missing": missing,
+                "fit": reset}
 
     def _n_rows(self, prepared):
         return len(prepared["frame"])
@@ -212,6 +307,58 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
         self.modalities_ = fitted
 
     def _make_sources(self, prepared, train):
+        sources = self._modality_sources(prepared, train)
+        if prepared.get("fit", True) or not hasattr(self, "net_"):
+            return sources  # in fit, PrecomputeFrozenEncoders takes over
+        module = _unwrap(self.net_.module_)
+        names = [name for name, enc in module.encoders.items() if enc.precomputed]
+        if not names:
+            return sources
+        return precompute_sources(
+            module, sources, names, check_memory(getattr(self, "memory", None)),
+            batch_size=self.batch_size,
+            num_workers=getattr(self.net_, "iterator_valid__num_workers", 0),
+            precision=getattr(self.net_, "precision", None),
+            channels_last=getattr(self.net_, "channels_last", False),
+        )
+
+    def _precomputed_modalities(self):
+        """Image modalities whose frozen encoder runs once per image (``memory``)."""
+        names = []
+        for name, modality in self._specs().items():
+            if not (isinstance(modality, ImageModality) and modality.freeze_backbone):
+                continue
+            if resolve_augmentation(modality.augment) is not None:
+                warnings.warn(
+                    f"memory is not used for the image modality {name!r}: its "
+                    f"augment={modality.augment!r} changes the images in every "
+                    "epoch, so their embeddings cannot be computed once. Set "
+                    f"{name}__augment=False to cache them.", UserWarning,
+                )
+                continue
+            names.append(name)
+        return names
+
+    def _make_callbacks(self):
+        callbacks = super()._make_callbacks()
+        store = check_memory(getattr(self, "memory", None))
+        if store is None:
+            return callbacks
+        names = self._precomputed_modalities()
+        frozen = [m for m in self._specs().values()
+                  if isinstance(m, ImageModality) and m.freeze_backbone]
+        if not frozen:
+            warnings.warn(
+                "memory has no effect: no image modality has freeze_backbone=True; "
+                "only the outputs of frozen image encoders are cached.",
+                UserWarning,
+            )
+        if not names:
+            return callbacks
+        precompute = PrecomputeFrozenEncoders(names, store, batch_size=self.batch_size)
+        return [("precompute_frozen_encoders", precompute)] + callbacks
+
+    def _modality_sources(self, prepared, train):
         sources = {}
         for name, modality in self.modalities_.items():
             miss = prepared["missing"][name]

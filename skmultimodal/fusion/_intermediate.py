@@ -53,11 +53,50 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     n_iter_no_change : int, default=5
     callbacks : list of skorch callbacks, default=None
         Copied before use.
-    num_workers : int, default=0
-        DataLoader worker processes reading images.
+    recalibrate_bn : bool or int, default=True
+        After training, recompute the batch-norm running statistics with the
+        final weights over the training set (True), over at most this many
+        training batches (an int), or not at all (False). Without it,
+        evaluation-mode predictions can collapse on small data sets; it costs
+        about a third of an epoch (see ``benchmarks/README.md``).
+    num_workers : "auto" or int, default="auto"
+        DataLoader worker processes reading images. "auto" uses none on the
+        CPU and ``min(8, os.cpu_count())`` on a GPU. Workers persist across
+        epochs.
+    precision : {None, "bf16", "fp16"}, default=None
+        Automatic mixed precision (:func:`torch.autocast`) in training and
+        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
+        CUDA and scales the loss. Probabilities are returned as float64.
+    channels_last : bool, default=False
+        Module and image batches in the ``torch.channels_last`` memory
+        format (faster convolutions on GPUs, above all with ``precision``).
+    compile : bool or dict, default=False
+        Compile the network with :func:`torch.compile`; a dict holds its
+        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
+    cache_images : bool, default=False
+        Keep the images of the image modalities in memory after their first
+        read (decoded and resized, before augmentation and normalisation),
+        so that later epochs do not decode them again. The cache lives for
+        one ``fit``; with ``num_workers > 0`` each worker process holds its
+        own copy.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (multi-GPU data parallel with
+        ``accelerate launch``, mixed precision set on the accelerator). The
+        accelerator places the model: leave ``device="auto"`` and
+        ``precision=None``.
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
         Seeds initialisation, shuffling, augmentation and modality dropout.
+    memory : None, str, path or joblib.Memory, default=None
+        Folder caching the outputs of frozen image encoders (image
+        modalities with ``freeze_backbone=True`` and no augmentation), as the
+        ``memory`` of a scikit-learn ``Pipeline``. Each image is encoded once
+        and the rest of the network trains on the stored outputs, so later
+        fits, cross-validation folds and grid-search candidates sharing
+        images skip the encoder; results are those of ``memory=None``. With
+        ``weights=None`` the encoder is the random initialisation of
+        ``random_state``: fix it to share the cache between fits. See
+        ``docs/embedding_cache.md``.
     verbose : int, default=0
 
     Attributes
@@ -105,7 +144,9 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
                  max_epochs=20, batch_size=32, lr=1e-3, optimizer="adamw",
                  weight_decay=1e-2, class_weight=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
-                 num_workers=0, device="auto", random_state=None, verbose=0):
+                 recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
+                 compile=False, cache_images=False, accelerator=None, device="auto",
+                 random_state=None, memory=None, verbose=0):
         self.modalities = modalities
         self.embed_dim = embed_dim
         self.fusion = fusion
@@ -123,9 +164,16 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.recalibrate_bn = recalibrate_bn
         self.num_workers = num_workers
+        self.precision = precision
+        self.channels_last = channels_last
+        self.compile = compile
+        self.cache_images = cache_images
+        self.accelerator = accelerator
         self.device = device
         self.random_state = random_state
+        self.memory = memory
         self.verbose = verbose
 
     def _check_fusion_params(self):

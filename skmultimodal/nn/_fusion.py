@@ -83,7 +83,15 @@ class ModalityEncoder(nn.Module):
         The backbone (``get_backbone``) or the :class:`~skmultimodal.nn.MLP`.
     num_features : int
         Width of the pooled embedding.
+    precomputed : {None, "pooled", "features"}
+        None: the input is the image. Otherwise (set by
+        :meth:`use_precomputed` on a frozen image encoder) the input is the
+        backbone's output computed beforehand, and ``net`` is skipped:
+        ``"pooled"`` takes pooled embeddings ``(N, num_features)``,
+        ``"features"`` spatial feature maps ``(N, num_features, h, w)``.
     """
+
+    precomputed = None  # also the value of modules pickled before it existed
 
     def __init__(self, spec):
         super().__init__()
@@ -106,6 +114,32 @@ class ModalityEncoder(nn.Module):
                 activation=spec.get("activation", "relu"),
             )
         self.num_features = self.net.num_features
+        self.precomputed = None
+
+    def use_precomputed(self, output):
+        """Take precomputed backbone outputs as input from now on.
+
+        Parameters
+        ----------
+        output : {"pooled", "features", None}
+            What the inputs are (see ``precomputed``); None goes back to
+            images.
+
+        Returns
+        -------
+        self : ModalityEncoder
+        """
+        if output is not None:
+            if self.kind != "image" or not self.frozen:
+                raise ValueError(
+                    "Only frozen image encoders can take precomputed features."
+                )
+            if output not in ("pooled", "features"):
+                raise ValueError(
+                    f"output={output!r} must be 'pooled', 'features' or None."
+                )
+        self.precomputed = output
+        return self
 
     def train(self, mode=True):
         super().train(mode)
@@ -115,10 +149,22 @@ class ModalityEncoder(nn.Module):
 
     def forward(self, x):
         """Pooled embedding ``(N, num_features)``."""
+        if self.precomputed == "pooled":
+            return x
+        if self.precomputed == "features":
+            # the backbones' global average pooling (their dropout is off: frozen)
+            return F.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.net(x)
 
     def forward_features(self, x):
         """Spatial feature map ``(N, num_features, h, w)`` (image encoders only)."""
+        if self.precomputed == "features":
+            return x
+        if self.precomputed == "pooled":
+            raise RuntimeError(
+                "This encoder takes precomputed pooled embeddings, which have no "
+                "spatial feature map."
+            )
         return self.net.forward_features(x)
 
 
@@ -198,6 +244,9 @@ class IntermediateFusionNet(_FusionNetBase):
     ...     tab_present=torch.tensor([True, False, True])).shape
     torch.Size([3, 2])
     """
+
+    #: Output of a frozen image encoder the network uses (what can be precomputed).
+    encoder_output = "pooled"
 
     def __init__(self, n_classes, modalities, embed_dim=128, fusion="concat",
                  kronecker_dim=16, head_hidden_sizes=(128,), dropout=0.1,
@@ -390,6 +439,9 @@ class CrossAttentionFusionNet(_FusionNetBase):
     >>> net(img=torch.randn(3, 1, 16, 16), tab=torch.randn(3, 5)).shape
     torch.Size([3, 2])
     """
+
+    #: Output of a frozen image encoder the network uses (what can be precomputed).
+    encoder_output = "features"
 
     def __init__(self, n_classes, modalities, embed_dim=128, n_heads=4, n_layers=2,
                  n_tokens=4, dropout=0.1, pooling="mean", modality_dropout=0.1,
