@@ -147,6 +147,20 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
         labels = np.asarray(branch.predicted)
     columns = None if labels is None else target_columns(branch, labels)
 
+    with branch.image_inputs():
+        explained, heatmaps = _run_cam(cam_class, branch, columns, batch_size)
+    if labels is None:
+        inverse = {int(c): k for k, c in enumerate(branch.output_index)}
+        labels = branch.classes[[inverse[int(c)] for c in explained]]
+    images = [branch.original_image(i) for i in range(len(branch))]
+    heatmaps = [np.clip(resize_map(h, img.shape[:2]), 0.0, 1.0)
+                for h, img in zip(heatmaps, images)]
+    return Bunch(heatmaps=heatmaps, images=images, targets=np.asarray(labels),
+                 modality=branch.modality, method=method.lower(), rows=branch.rows)
+
+
+def _run_cam(cam_class, branch, columns, batch_size):
+    """Heat maps at the network's input size and the class index of each row."""
     module = branch.module
     device = branch.estimator.device_
     wrapper = _ImageInput(module, branch.key)
@@ -182,11 +196,4 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
         module.train(was_training)
         for p, g in grads.items():
             p.grad = g
-    if labels is None:
-        inverse = {int(c): k for k, c in enumerate(branch.output_index)}
-        labels = branch.classes[[inverse[int(c)] for c in explained]]
-    images = [branch.original_image(i) for i in range(n)]
-    heatmaps = [np.clip(resize_map(h, img.shape[:2]), 0.0, 1.0)
-                for h, img in zip(heatmaps, images)]
-    return Bunch(heatmaps=heatmaps, images=images, targets=np.asarray(labels),
-                 modality=branch.modality, method=method.lower(), rows=branch.rows)
+    return explained, heatmaps

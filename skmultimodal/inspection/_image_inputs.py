@@ -8,6 +8,8 @@ module's last spatial feature layer, the prepared rows (a
 :class:`~skmultimodal.data.MultimodalDataset`) and the original images.
 """
 
+import contextlib
+
 import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
@@ -93,6 +95,21 @@ class ImageBranch:
     def __len__(self):
         return len(self.dataset)
 
+    @contextlib.contextmanager
+    def image_inputs(self):
+        """Run the frozen encoders a cache made skip (``memory=``) on images again."""
+        encoders = getattr(self.module, "encoders", {})
+        saved = {name: getattr(enc, "precomputed", None) for name, enc in encoders.items()}
+        try:
+            for name, output in saved.items():
+                if output is not None:
+                    encoders[name].use_precomputed(None)
+            yield self
+        finally:
+            for name, output in saved.items():
+                if output is not None:
+                    encoders[name].use_precomputed(output)
+
     def original_image(self, i):
         """Row ``i``'s image as read from its path or array, (H, W) or (H, W, C)."""
         source = self.source
@@ -154,7 +171,11 @@ def _network_branch(estimator, X, modality):
     else:
         raise ValueError(f"{name} has no image modality; there is no image to explain.")
     prepared = estimator._prepare_X(X, reset=False)
-    sources = estimator._make_sources(prepared, train=False)
+    if isinstance(estimator, BaseFusionClassifier):
+        # the images themselves, also where a cache (memory=) holds embeddings
+        sources = estimator._modality_sources(prepared, train=False)
+    else:
+        sources = estimator._make_sources(prepared, train=False)
     dataset = MultimodalDataset(sources, None, estimator._with_presence)
     source = sources[key]
     rows = list(range(len(dataset))) if source.row_labels is None else list(source.row_labels)

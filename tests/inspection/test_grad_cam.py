@@ -364,3 +364,30 @@ def test_overlays(data, image_clf, tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_fusion_fitted_with_an_embedding_cache(data, tmp_path):
+    # memory= makes the fitted network skip its frozen encoder; Grad-CAM runs it
+    # on the images again and gives the maps of the same model fitted without.
+    X, y, X_test, _ = data
+
+    def fit(memory):
+        modalities = [
+            ("us", ImageModality("image", backbone="simple_cnn", image_size=SIZE, channels=1,
+                                 backbone_params=SMALL_CNN, freeze_backbone=True)),
+            ("clinical", TabularModality(TAB, hidden_layer_sizes=(8,))),
+        ]
+        return IntermediateFusionClassifier(
+            modalities, embed_dim=16, head_hidden_sizes=(16,), memory=memory,
+            **dict(TRAIN, max_epochs=2)).fit(X.iloc[:64], y[:64])
+
+    cached, plain = fit(tmp_path / "cache"), fit(None)
+    encoder = cached.net_.module_.encoders["us"]
+    assert encoder.precomputed == "pooled"
+    expected = grad_cam(plain, X_test.iloc[:6], modality="us", target=1)
+    result = grad_cam(cached, X_test.iloc[:6], modality="us", target=1)
+    for h, h_ref in zip(result.heatmaps, expected.heatmaps):
+        np.testing.assert_allclose(h, h_ref, atol=1e-5)
+    assert encoder.precomputed == "pooled"  # restored
+    np.testing.assert_allclose(cached.predict_proba(X_test.iloc[:6]),
+                               plain.predict_proba(X_test.iloc[:6]), atol=1e-6)
