@@ -44,3 +44,20 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def encoded(monkeypatch):
+    """Count the images run through any image backbone (its ``forward_features``)."""
+    from skmultimodal.nn import ResNetBackbone, SimpleCNN
+
+    counts = {"images": 0}
+    for cls in (SimpleCNN, ResNetBackbone):
+        original = cls.forward_features
+
+        def counting(self, x, _original=original):
+            counts["images"] += x.shape[0]
+            return _original(self, x)
+
+        monkeypatch.setattr(cls, "forward_features", counting)
+    return counts

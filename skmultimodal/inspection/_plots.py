@@ -39,6 +39,15 @@ def _one_output(explanation, target):
     return explanation[:, :, index], f"class {names[index]}"
 
 
+def _shap_figure(explanation, target, max_display):
+    """The one-output explanation, its title and a pyplot figure sized for it."""
+    import matplotlib.pyplot as plt
+
+    one, title = _one_output(explanation, target)
+    n_shown = min(max_display, one.shape[1])
+    return one, title, plt.figure(figsize=(8, 0.4 * n_shown + 1.5))
+
+
 def _finish(fig, title, path):
     if title is not None:
         fig.axes[0].set_title(title)
@@ -70,12 +79,9 @@ def plot_shap_summary(explanation, *, target=None, max_display=10, path=None):
     -------
     fig : matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
     import shap
 
-    one, title = _one_output(explanation, target)
-    n_shown = min(max_display, one.shape[1])
-    fig = plt.figure(figsize=(8, 0.4 * n_shown + 1.5))
+    one, title, fig = _shap_figure(explanation, target, max_display)
     shap.plots.beeswarm(one, max_display=max_display, show=False, plot_size=None)
     return _finish(fig, title, path)
 
@@ -98,12 +104,9 @@ def plot_shap_bar(explanation, *, target=None, max_display=10, path=None):
     -------
     fig : matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
     import shap
 
-    one, title = _one_output(explanation, target)
-    n_shown = min(max_display, one.shape[1])
-    fig = plt.figure(figsize=(8, 0.4 * n_shown + 1.5))
+    one, title, fig = _shap_figure(explanation, target, max_display)
     shap.plots.bar(one.abs.mean(0), max_display=max_display, show=False)
     return _finish(fig, title, path)
 

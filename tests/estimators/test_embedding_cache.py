@@ -16,26 +16,10 @@ from sklearn.pipeline import make_pipeline
 
 from skmultimodal import ImageEmbedder
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.nn import ResNetBackbone, SimpleCNN
 from skmultimodal.utils._cache import CACHE_FOLDER, EmbeddingStore, check_memory
 
 FAST = dict(backbone="simple_cnn", image_size=16, channels=1, random_state=0,
             device="cpu", batch_size=8)
-
-
-@pytest.fixture
-def encoded(monkeypatch):
-    """Count the images run through any backbone (its ``forward_features``)."""
-    counts = {"images": 0}
-    for cls in (SimpleCNN, ResNetBackbone):
-        original = cls.forward_features
-
-        def counting(self, x, _original=original):
-            counts["images"] += x.shape[0]
-            return _original(self, x)
-
-        monkeypatch.setattr(cls, "forward_features", counting)
-    return counts
 
 
 def _n_entries(folder):

@@ -9,7 +9,6 @@ import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
-from skmultimodal.nn import ResNetBackbone, SimpleCNN
 from skmultimodal.utils._cache import CACHE_FOLDER
 
 from . import FAST, image_modality, make_data, tab_modality
@@ -19,21 +18,6 @@ CLASSES = {
     "cross_attention": (CrossAttentionFusionClassifier, dict(embed_dim=8, n_heads=2,
                                                              n_layers=1)),
 }
-
-
-@pytest.fixture
-def encoded(monkeypatch):
-    """Count the images run through any backbone (its ``forward_features``)."""
-    counts = {"images": 0}
-    for cls in (SimpleCNN, ResNetBackbone):
-        original = cls.forward_features
-
-        def counting(self, x, _original=original):
-            counts["images"] += x.shape[0]
-            return _original(self, x)
-
-        monkeypatch.setattr(cls, "forward_features", counting)
-    return counts
 
 
 def _n_entries(folder):
