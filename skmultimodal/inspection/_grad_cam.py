@@ -87,13 +87,17 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
         :class:`~skmultimodal.LateFusionClassifier` (its fitted image
         estimator is explained), or a :class:`~sklearn.pipeline.Pipeline`
         whose last step is one of these (earlier steps are applied with
-        ``transform``).
+        ``transform``). For a :class:`~skmultimodal.DeepFeatureExtractor`, or
+        the Pipeline of :func:`~skmultimodal.make_stacking_ensemble`, the
+        CNN of one image column is explained through its own classification
+        head (the stacking learners after it are not differentiable).
     X : DataFrame, array or list
         Rows to explain, in the form the estimator accepts (image paths or
         arrays). Every row needs its image.
     modality : str, default=None
         Image modality to explain: its name in a fusion estimator's
-        ``modalities``, or the estimator name in a LateFusionClassifier.
+        ``modalities``, the estimator name in a LateFusionClassifier, or the
+        image-column name of a DeepFeatureExtractor.
         Required when there are several.
     target : None, label or array-like of labels, default=None
         Class explained in each row: None for the predicted class, one label

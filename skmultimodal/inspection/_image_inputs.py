@@ -20,13 +20,14 @@ from ..data import MultimodalDataset
 from ..data._io import read_image
 from ..estimators import ImageClassifier
 from ..estimators._base import BaseNetClassifier
-from ..fusion import LateFusionClassifier
+from ..fusion import DeepFeatureExtractor, LateFusionClassifier
 from ..fusion._base import BaseFusionClassifier
 from ..modalities import ImageModality
 
 SUPPORTED = (
     "ImageClassifier, IntermediateFusionClassifier, CrossAttentionFusionClassifier, "
-    "LateFusionClassifier or a Pipeline ending in one of them"
+    "LateFusionClassifier, DeepFeatureExtractor, or a Pipeline ending in one of them "
+    "or holding a DeepFeatureExtractor (make_stacking_ensemble)"
 )
 
 
@@ -229,6 +230,27 @@ def _late_branch(estimator, X, modality):
     return branch
 
 
+def _extractor_branch(extractor, X, modality):
+    """The image CNN of one column of a fitted DeepFeatureExtractor."""
+    check_is_fitted(extractor, "encoders_")
+    names = list(extractor.encoders_)
+    if modality is None:
+        if len(names) > 1:
+            raise ValueError(
+                f"DeepFeatureExtractor has several image CNNs {names}; choose one with "
+                "modality=<name>."
+            )
+        modality = names[0]
+    elif modality not in names:
+        raise ValueError(
+            f"Unknown image modality {modality!r}; the CNNs of the DeepFeatureExtractor "
+            f"are {names}."
+        )
+    branch = image_branch(extractor.encoders_[modality], X, None)
+    branch.modality = modality
+    return branch
+
+
 def image_branch(estimator, X, modality=None):
     """Resolve the image branch of a fitted estimator for the rows X.
 
@@ -262,9 +284,14 @@ def image_branch(estimator, X, modality=None):
     if isinstance(estimator, Pipeline):
         check_is_fitted(estimator)
         for _, step in estimator.steps[:-1]:
+            if isinstance(step, DeepFeatureExtractor):
+                # the CNNs of a stacking ensemble: explained through their own heads
+                return _extractor_branch(step, X, modality)
             if step is not None and not (isinstance(step, str) and step == "passthrough"):
                 X = step.transform(X)
         return image_branch(estimator.steps[-1][1], X, modality)
+    if isinstance(estimator, DeepFeatureExtractor):
+        return _extractor_branch(estimator, X, modality)
     if isinstance(estimator, LateFusionClassifier):
         return _late_branch(estimator, X, modality)
     if isinstance(estimator, BaseNetClassifier):

@@ -391,3 +391,26 @@ def test_fusion_fitted_with_an_embedding_cache(data, tmp_path):
     assert encoder.precomputed == "pooled"  # restored
     np.testing.assert_allclose(cached.predict_proba(X_test.iloc[:6]),
                                plain.predict_proba(X_test.iloc[:6]), atol=1e-6)
+
+
+def test_stacking_ensemble_explains_the_cnn_of_a_column(data):
+    from skmultimodal import make_stacking_ensemble
+
+    X, y, X_test, _ = data
+    X2 = X.assign(mammo=[im[:, ::-1] for im in X["image"]])
+    pipe = make_stacking_ensemble(
+        {"us": "image", "mammo": "mammo"}, backbone="simple_cnn", image_size=SIZE,
+        channels=1, cv=2, device="cpu", random_state=0,
+        encoder_params={"max_epochs": 1, "batch_size": 32, "backbone_params": SMALL_CNN},
+    ).fit(X2.iloc[:64], y[:64])
+    rows = X2.iloc[:4]
+    result = grad_cam(pipe, rows, modality="mammo", target=1)
+    cnn = pipe.named_steps["features"].encoders_["mammo"]
+    expected = grad_cam(cnn, rows, target=1)
+    assert result.modality == "mammo"
+    for h, h_ref in zip(result.heatmaps, expected.heatmaps):
+        np.testing.assert_allclose(h, h_ref)
+    with pytest.raises(ValueError, match="several image CNNs"):
+        grad_cam(pipe, rows)
+    with pytest.raises(ValueError, match="'xray'.*\\['us', 'mammo'\\]"):
+        grad_cam(pipe.named_steps["features"], rows, modality="xray")
