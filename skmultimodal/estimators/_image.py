@@ -17,7 +17,8 @@ class ImageClassifier(BaseNetClassifier):
         None uses the only column of a one-column DataFrame.
     backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
     attention : {None, "eca", "cbam"}, default=None
-        Attention inside the residual blocks (ResNet only).
+        Attention inside the residual blocks (ResNet) or after every convolution
+        block (SimpleCNN).
     weights : None, str or path, default=None
         None (random initialisation), a torchvision weights name such as
         "IMAGENET1K_V1" or "DEFAULT", or the path to a local state dict.

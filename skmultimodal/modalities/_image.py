@@ -84,7 +84,8 @@ class ImageModality(BaseEstimator):
     backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
         Image encoder.
     attention : {None, "eca", "cbam"}, default=None
-        Attention module inside every residual block (ResNet backbones only).
+        Attention module inside every residual block (ResNet) or after every
+        convolution block (SimpleCNN).
     weights : None, str or path, default=None
         None for random initialisation, a torchvision weights name
         ("IMAGENET1K_V1", "DEFAULT") or the path to a local state dict.
@@ -132,8 +133,6 @@ class ImageModality(BaseEstimator):
                 f"attention={self.attention!r} is not supported; choose one of "
                 f"{list(ATTENTION_NAMES)}."
             )
-        if self.attention is not None and self.backbone == "simple_cnn":
-            raise ValueError("attention is available on the ResNet backbones only.")
         if self.channels not in (1, 3):
             raise ValueError(f"channels={self.channels!r} must be 1 or 3.")
         check_image_size(self.image_size)

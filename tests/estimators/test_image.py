@@ -198,6 +198,11 @@ def test_attention_backbones_train(image_data):
         clf = ImageClassifier(backbone="resnet18", attention=attention, image_size=16,
                               max_epochs=1, random_state=0, device="cpu").fit(images, y)
         assert clf.predict(images[:4]).shape == (4,)
+    from skmultimodal.nn import ECA
+
+    cnn = ImageClassifier(attention="eca", **FAST).fit(images, y)
+    n_eca = sum(isinstance(m, ECA) for m in cnn.net_.module_.modules())
+    assert n_eca == len(cnn.net_.module_.encoder.blocks)  # one per convolution block
 
 
 def test_class_weight_and_optimizers(image_data):

@@ -13,8 +13,12 @@ def test_image_modality_params_and_validation():
     assert clone(mod).get_params()["attention"] == "cbam"
     assert mod.check_params().backbone_kwargs() == dict(
         name="resnet18", attention="cbam", weights=None, in_channels=3)
-    with pytest.raises(ValueError, match="ResNet backbones only"):
-        ImageModality("us", backbone="simple_cnn", attention="eca").check_params()
+    # the small CNN takes attention after each convolution block, as the ResNets do
+    # inside their residual blocks
+    cnn = ImageModality("us", backbone="simple_cnn", attention="eca").check_params()
+    assert cnn.backbone_kwargs()["attention"] == "eca"
+    with pytest.raises(ValueError, match="attention='se' is not supported"):
+        ImageModality("us", backbone="simple_cnn", attention="se").check_params()
 
 
 def test_image_modality_cells_and_missing_rows(tmp_path):
