@@ -3,7 +3,6 @@
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from torchvision.transforms.v2 import functional as F
 
 from ._io import is_missing, read_image
 from ._transforms import ImageTransform
@@ -103,20 +102,12 @@ class ImageSource:
     def _prepare(self, image):
         """Decoded array -> the cached form (channels and size, no augmentation)."""
         t = self.transform
-        if isinstance(t, ImageTransform):
-            return ImageTransform(t.image_size, t.channels, None)(image)
-        return image
+        return t.prepare(image) if isinstance(t, ImageTransform) else image
 
     def _finish(self, image):
         """Cached form -> the tensor ``transform`` gives for the decoded array."""
         t = self.transform
-        if not isinstance(t, ImageTransform):
-            return t(image)
-        if t.augment is not None:
-            image = t.augment(image.clone())  # never alter the cached tensor
-        if t.stats is not None:
-            image = F.normalize(image, list(t.stats[0]), list(t.stats[1]))
-        return image
+        return t.finish(image) if isinstance(t, ImageTransform) else t(image)
 
     def _copy(self, **changes):
         params = dict(cells=self.cells, transform=self.transform,

@@ -145,12 +145,27 @@ class ImageTransform:
         self.stats = normalisation_stats(normalize, channels)
         self.augment = augment
 
-    def __call__(self, arr):
+    def prepare(self, arr):
+        """Decoded array -> float tensor with the output channels and size.
+
+        The deterministic first half of the transform: what a cache of decoded
+        images can keep (see :meth:`finish`).
+        """
         tensor = convert_channels(to_float_tensor(arr), self.channels)
         if self.image_size is not None and tuple(tensor.shape[-2:]) != self.image_size:
             tensor = F.resize(tensor, list(self.image_size), antialias=True)
+        return tensor
+
+    def finish(self, tensor):
+        """Augmentation (if any) and normalisation of a :meth:`prepare` output.
+
+        ``tensor`` itself is never modified, so a cached one can be reused.
+        """
         if self.augment is not None:
-            tensor = self.augment(tensor)
+            tensor = self.augment(tensor.clone())
         if self.stats is not None:
             tensor = F.normalize(tensor, list(self.stats[0]), list(self.stats[1]))
         return tensor
+
+    def __call__(self, arr):
+        return self.finish(self.prepare(arr))
