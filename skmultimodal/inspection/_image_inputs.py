@@ -137,6 +137,23 @@ class ImageBranch:
             yield np.asarray(positions), default_collate(items)
 
 
+def _choose_modality(modality, images, owner):
+    """``modality`` checked against the image modalities of ``owner`` (or the only one)."""
+    if modality is None:
+        if len(images) > 1:
+            raise ValueError(
+                f"{owner} has several image modalities {images}; choose one with "
+                "modality=."
+            )
+        return images[0]
+    if modality not in images:
+        raise ValueError(
+            f"Unknown image modality {modality!r}; the image modalities of {owner} "
+            f"are {images}."
+        )
+    return modality
+
+
 def _network_branch(estimator, X, modality):
     check_is_fitted(estimator, "net_")
     name = type(estimator).__name__
@@ -156,18 +173,7 @@ def _network_branch(estimator, X, modality):
                 f"{name} has no image modality (modalities: "
                 f"{list(estimator.modalities_)}); there is no image to explain."
             )
-        if modality is None:
-            if len(images) > 1:
-                raise ValueError(
-                    f"{name} has several image modalities {images}; choose one with "
-                    "modality=."
-                )
-            modality = images[0]
-        elif modality not in images:
-            raise ValueError(
-                f"Unknown image modality {modality!r}; the image modalities of {name} "
-                f"are {images}."
-            )
+        modality = _choose_modality(modality, images, name)
         key, label = modality, modality
     else:
         raise ValueError(f"{name} has no image modality; there is no image to explain.")
@@ -233,19 +239,8 @@ def _late_branch(estimator, X, modality):
 def _extractor_branch(extractor, X, modality):
     """The image CNN of one column of a fitted DeepFeatureExtractor."""
     check_is_fitted(extractor, "encoders_")
-    names = list(extractor.encoders_)
-    if modality is None:
-        if len(names) > 1:
-            raise ValueError(
-                f"DeepFeatureExtractor has several image CNNs {names}; choose one with "
-                "modality=<name>."
-            )
-        modality = names[0]
-    elif modality not in names:
-        raise ValueError(
-            f"Unknown image modality {modality!r}; the CNNs of the DeepFeatureExtractor "
-            f"are {names}."
-        )
+    modality = _choose_modality(modality, list(extractor.encoders_),
+                                "DeepFeatureExtractor")
     branch = image_branch(extractor.encoders_[modality], X, None)
     branch.modality = modality
     return branch

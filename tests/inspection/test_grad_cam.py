@@ -410,7 +410,7 @@ def test_stacking_ensemble_explains_the_cnn_of_a_column(data):
     assert result.modality == "mammo"
     for h, h_ref in zip(result.heatmaps, expected.heatmaps):
         np.testing.assert_allclose(h, h_ref)
-    with pytest.raises(ValueError, match="several image CNNs"):
+    with pytest.raises(ValueError, match="several image modalities"):
         grad_cam(pipe, rows)
     with pytest.raises(ValueError, match="'xray'.*\\['us', 'mammo'\\]"):
         grad_cam(pipe.named_steps["features"], rows, modality="xray")
