@@ -1,6 +1,5 @@
 """skorch classifiers with mixed precision, channels_last and Accelerate support."""
 
-import contextlib
 from collections.abc import Mapping
 
 import torch
@@ -9,9 +8,7 @@ from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
-from ..utils._torch import loadable_device
-
-_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+from ..utils._torch import autocast, loadable_device
 
 
 def to_channels_last(x):
@@ -82,11 +79,7 @@ class NetClassifier(NeuralNetClassifier):
 
     # -- steps -----------------------------------------------------------
     def _autocast(self):
-        if self.precision is None:
-            return contextlib.nullcontext()
-        device_type = torch.device(self.device or "cpu").type
-        return torch.autocast(device_type=device_type,
-                              dtype=_AUTOCAST_DTYPES[self.precision])
+        return autocast(self.precision, torch.device(self.device or "cpu").type)
 
     def infer(self, x, **fit_params):
         """Forward pass, under autocast with ``precision``; outputs in float32."""

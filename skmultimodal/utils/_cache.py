@@ -13,7 +13,6 @@ other's work. Files are written to a temporary name and moved into place with
 ``os.replace``, so processes sharing the folder never read a partial file.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data import ImageTransform
 from ..data._io import is_path
+from ._torch import autocast, check_precision
 
 #: Sub-folder of the ``memory`` folder holding the embeddings.
 CACHE_FOLDER = "skmultimodal_embeddings"
@@ -35,8 +35,6 @@ CACHE_FOLDER = "skmultimodal_embeddings"
 _FORMAT = 1
 #: Outputs an encoder can be asked for.
 OUTPUTS = ("pooled", "features")
-#: Autocast dtypes of the ``precision`` options.
-_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 __all__ = ["CACHE_FOLDER", "EmbeddingStore", "check_memory", "encode_source",
            "encoder_fingerprint", "image_key"]
@@ -214,13 +212,12 @@ def _encode(backbone, tensors, output, precision, channels_last):
     for i, t in enumerate(tensors):
         groups.setdefault(tuple(t.shape), []).append(i)
     device = next(backbone.parameters()).device
-    autocast = contextlib.nullcontext() if precision is None else torch.autocast(
-        device_type=device.type, dtype=_AUTOCAST[precision])
+    mixed = autocast(precision, device.type)
     for idx in groups.values():
         x = torch.stack([tensors[i] for i in idx]).to(device)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast:
+        with mixed:
             y = backbone(x) if output == "pooled" else backbone.forward_features(x)
         y = y.float().cpu().numpy()
         for j, i in enumerate(idx):
@@ -263,8 +260,7 @@ def encode_source(backbone, source, *, output="pooled", store=None, batch_size=6
     """
     if output not in OUTPUTS:
         raise ValueError(f"output={output!r} must be one of {list(OUTPUTS)}.")
-    if precision is not None and precision not in _AUTOCAST:
-        raise ValueError(f"precision={precision!r} must be None, 'bf16' or 'fp16'.")
+    check_precision(precision)
     n = len(source)
     present = [source.present(i) for i in range(n)]
     namespace = None
@@ -284,16 +280,19 @@ def encode_source(backbone, source, *, output="pooled", store=None, batch_size=6
                 for i in range(n)]
     results = [None] * n
     todo = {}  # key -> rows needing it (a repeated image is computed once)
+    hits = {}  # key -> stored array (a repeated image is read once)
     for i in range(n):
         key = keys[i]
         if key in todo:
             todo[key].append(i)
             continue
-        cached = None if store is None else store.load(namespace, key)
-        if cached is None:
-            todo[key] = [i]
-        else:
-            results[i] = cached
+        if key not in hits:
+            cached = None if store is None else store.load(namespace, key)
+            if cached is None:
+                todo[key] = [i]
+                continue
+            hits[key] = cached
+        results[i] = hits[key]
     first_rows = [rows[0] for rows in todo.values()]
     if first_rows:
         device = next(backbone.parameters()).device

@@ -137,6 +137,13 @@ def check_precision(precision, device=None):
     return torch.bfloat16
 
 
+def autocast(precision, device_type):
+    """``torch.autocast`` context for ``precision`` on ``device_type`` (no-op for None)."""
+    if precision is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, dtype=check_precision(precision))
+
+
 def compile_kwargs(compile):
     """Map the ``compile`` parameter (bool or dict) to skorch's arguments.
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
-from skmultimodal.utils._cache import CACHE_FOLDER
+from skmultimodal.utils._cache import CACHE_FOLDER, EmbeddingStore
 
 from . import FAST, image_modality, make_data, tab_modality
 
@@ -50,7 +50,18 @@ def test_identical_to_no_cache_with_missing_images(tmp_path, data, encoded, kind
     # each present image once, plus the placeholder of the missing ones
     assert encoded["images"] == len(X) - n_missing + 1
     assert _n_entries(tmp_path / CACHE_FOLDER) == len(X) - n_missing + 1
-    np.testing.assert_allclose(cached.predict_proba(X), expected, rtol=0, atol=1e-6)
+    loads = []
+    original_load = EmbeddingStore.load
+
+    def counting_load(self, namespace, key):
+        loads.append(key)
+        return original_load(self, namespace, key)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(EmbeddingStore, "load", counting_load)
+        np.testing.assert_allclose(cached.predict_proba(X), expected, rtol=0, atol=1e-6)
+    # each present image and the shared placeholder are read from disk once
+    assert len(loads) == len(set(loads)) == len(X) - n_missing + 1
     np.testing.assert_array_equal(cached.net_.history[:, "train_loss"],
                                   plain.net_.history[:, "train_loss"])
     assert encoded["images"] == len(X) - n_missing + 1  # predict read the cache
