@@ -116,11 +116,10 @@ def cross_attention_maps(estimator, X, *, modality=None, layer=-1, head="mean"):
     for direction, (query, others) in module.directions().items():
         if name not in others:
             continue
-        start = 0
-        for other in others[:others.index(name)]:
-            grid = attention.grid_shape.get(other)
-            start += grid[0] * grid[1] if grid is not None else module.n_tokens
-        weights = np.asarray(attention.weights[direction][layer])[..., start:start + h * w]
+        # the keys of the image's tokens ("<name>[r,c]", row-major)
+        columns = [k for k, label in enumerate(attention.key_tokens[direction])
+                   if label.startswith(f"{name}[")]
+        weights = np.asarray(attention.weights[direction][layer])[..., columns]
         weights = weights.mean(axis=1) if head is None else weights[:, head]
         present = np.array([sources[query].present(i) for i in range(n)], dtype=bool)
         total[present] += weights[present].sum(axis=1)
