@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ._io import is_missing, read_image
-from ._transforms import ImageTransform
+from ._io import describe_cell, is_missing, read_image
+from ._transforms import ImageTransform, IntensityError
 
 
 class ImageCache:
@@ -86,15 +86,22 @@ class ImageSource:
         cell = self.cells[i]
         if self.allow_missing and is_missing(cell):
             return torch.zeros(self.placeholder_shape, dtype=torch.float32)
-        row = None if self.row_labels is None else self.row_labels[i]
-        if self.cache is None:
-            return self.transform(read_image(cell, row=row))
-        key = self._key(i)
-        image = self.cache.get(key)
-        if image is None:
-            image = self._prepare(read_image(cell, row=row))
-            self.cache[key] = image
-        return self._finish(image)
+        row = i if self.row_labels is None else self.row_labels[i]
+        try:
+            if self.cache is None:
+                return self.transform(self._read(cell, row))
+            key = self._key(i)
+            image = self.cache.get(key)
+            if image is None:
+                image = self._prepare(self._read(cell, row))
+                self.cache[key] = image
+            return self._finish(image)
+        except IntensityError as exc:
+            raise ValueError(f"Image{describe_cell(cell, row)} {exc}") from None
+
+    def _read(self, cell, row):
+        size = getattr(self.transform, "image_size", None)
+        return read_image(cell, row=row, reduce_to=size)
 
     def _key(self, i):
         return int(i) if self.cache_keys is None else int(self.cache_keys[i])

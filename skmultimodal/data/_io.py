@@ -44,10 +44,37 @@ def _pil_to_array(img):
         img = img.convert("L")
     elif mode in ("I;16", "I;16B", "I;16L"):
         return np.asarray(img, dtype=np.uint16)
+    elif mode == "I" and img.format == "PNG":
+        # older Pillow versions open 16-bit greyscale PNGs as 32-bit "I"
+        return np.asarray(img).astype(np.uint16)
     return np.asarray(img)
 
 
-def read_image_file(path, row=None):
+def _reduced(img, reduce_to):
+    """Shrink ``img`` by an integer factor while it stays >= 2x ``reduce_to``.
+
+    Decoding a large image at a fraction of its size (JPEG ``draft``) or
+    box-reducing it before any conversion keeps memory near the output size;
+    the final antialiased resize then works on at most twice the output size.
+    """
+    if reduce_to is None:
+        return img
+    height, width = reduce_to
+    factor = min(img.width // (2 * width), img.height // (2 * height))
+    if factor < 2:
+        return img
+    if img.format == "JPEG" and img.mode in ("L", "RGB"):
+        img.draft(img.mode, (img.width // factor, img.height // factor))
+        factor = min(img.width // (2 * width), img.height // (2 * height))
+        if factor < 2:
+            return img
+    try:
+        return img.reduce(factor)
+    except (ValueError, NotImplementedError):  # modes reduce does not support
+        return img
+
+
+def read_image_file(path, row=None, *, reduce_to=None):
     """Read an image file into a numpy array of shape (H, W) or (H, W, C).
 
     Parameters
@@ -56,30 +83,47 @@ def read_image_file(path, row=None):
         A PNG, JPEG, TIFF or BMP file (any format Pillow reads).
     row : object, default=None
         Label of the row the path came from, used in error messages.
+    reduce_to : (int, int), default=None
+        The (H, W) size the image will be resized to: an image at least four
+        times larger is shrunk by an integer factor while it is decoded (to
+        no less than twice this size), so that a very large file never
+        occupies its full size in memory as floats.
 
     Returns
     -------
     image : ndarray
-        uint8 (or uint16 for 16-bit files) array, greyscale (H, W), RGB or
-        RGBA (H, W, C).
+        uint8 (or uint16 for 16-bit files, int32 or float32 for 32-bit
+        TIFFs) array, greyscale (H, W), RGB or RGBA (H, W, C).
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file cannot be decoded as an image.
+        If the file cannot be decoded as an image (unknown format, truncated
+        file, or more pixels than Pillow's decompression-bomb limit).
     """
     path = Path(path)
+    where = describe_row(row)
     if not path.is_file():
-        raise FileNotFoundError(f"Image file not found: '{path}'{describe_row(row)}")
+        raise FileNotFoundError(f"Image file not found: '{path}'{where}")
     try:
         with Image.open(path) as img:
+            img = _reduced(img, reduce_to)
             img.load()
             return _pil_to_array(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
         raise ValueError(
-            f"Cannot read image file '{path}'{describe_row(row)}: {exc}"
+            f"Image file '{path}'{where} has more pixels than Pillow reads by default "
+            f"({exc}). If the file is trusted, raise the limit with "
+            "PIL.Image.MAX_IMAGE_PIXELS = None before fitting, or store a "
+            "downsampled copy."
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ValueError(
+            f"Cannot read image file '{path}'{where}: {exc or type(exc).__name__}. "
+            "The file is not an image Pillow can decode, or it is truncated or "
+            "corrupt."
         ) from exc
 
 
@@ -111,7 +155,7 @@ def check_image_array(arr, row=None):
     return arr
 
 
-def read_image(cell, row=None):
+def read_image(cell, row=None, *, reduce_to=None):
     """Read one image cell: a file path or an array.
 
     Parameters
@@ -120,13 +164,16 @@ def read_image(cell, row=None):
         File path or in-memory image.
     row : object, default=None
         Row label used in error messages.
+    reduce_to : (int, int), default=None
+        Output size the image is meant for: large files are shrunk while
+        decoding (see :func:`read_image_file`). Arrays are returned as they are.
 
     Returns
     -------
     image : ndarray of shape (H, W) or (H, W, C)
     """
     if is_path(cell):
-        return read_image_file(cell, row=row)
+        return read_image_file(cell, row=row, reduce_to=reduce_to)
     if is_missing(cell):
         raise ValueError(f"Image is missing{describe_row(row)}.")
     if isinstance(cell, (int, float, np.number, bool)):
@@ -135,3 +182,11 @@ def read_image(cell, row=None):
             "column must hold file paths or image arrays."
         )
     return check_image_array(cell, row=row)
+
+
+def describe_cell(cell, row=None):
+    """Where an image came from, for error messages: its row and its file."""
+    where = describe_row(row)
+    if is_path(cell):
+        where = f"{where} (file '{cell}')" if where else f" (file '{cell}')"
+    return where

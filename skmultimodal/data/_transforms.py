@@ -12,21 +12,128 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
 
 
-def to_float_tensor(arr):
-    """Convert an (H, W) or (H, W, C) array to a float32 (C, H, W) tensor.
+#: Intensity range of the dtypes that carry one: values are divided by it.
+_DTYPE_RANGE = {np.dtype(np.bool_): 1.0, np.dtype(np.uint8): 255.0,
+                np.dtype(np.uint16): 65535.0}
 
-    uint8 images are scaled to [0, 1], uint16 images by 65535; all other
-    dtypes keep their values. An alpha channel is dropped.
+
+class IntensityError(ValueError):
+    """An image whose pixel values cannot be mapped to [0, 1] as asked."""
+
+
+def check_intensity_range(intensity_range):
+    """Validate ``intensity_range``; return "auto", "minmax" or a (low, high) pair.
+
+    Parameters
+    ----------
+    intensity_range : "auto", "minmax", number or (low, high)
+        See :class:`ImageTransform`.
+
+    Returns
+    -------
+    resolved : str or tuple of float
     """
+    if isinstance(intensity_range, str):
+        if intensity_range in ("auto", "minmax"):
+            return intensity_range
+    elif isinstance(intensity_range, numbers.Real) and not isinstance(
+            intensity_range, (bool, np.bool_)):
+        if np.isfinite(intensity_range) and intensity_range > 0:
+            return 0.0, float(intensity_range)
+    else:
+        try:
+            low, high = (float(v) for v in intensity_range)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if np.isfinite(low) and np.isfinite(high) and high > low:
+                return low, high
+    raise ValueError(
+        f"intensity_range={intensity_range!r} is not supported; use 'auto' (the "
+        "range of uint8, uint16 and bool images, [0, 1] for float images), "
+        "'minmax' (each image scaled by its own minimum and maximum), a positive "
+        "number (the maximum, e.g. 255 or 4095) or a (low, high) pair."
+    )
+
+
+def _value_range(arr):
+    if arr.size == 0:
+        return 0.0, 0.0
+    return float(arr.min()), float(arr.max())
+
+
+def _unit_scale(arr, intensity_range):
+    """Return (offset, scale) mapping the intensities of ``arr`` to [0, 1]."""
+    if intensity_range == "minmax":
+        low, high = _value_range(arr)
+        return low, (high - low) or 1.0
+    if intensity_range != "auto":
+        low, high = intensity_range
+        vmin, vmax = _value_range(arr)
+        if vmin < low or vmax > high:
+            raise IntensityError(
+                f"has values in [{vmin:g}, {vmax:g}], outside the stated "
+                f"intensity_range=({low:g}, {high:g}). State the range the images "
+                "really have, or use intensity_range='minmax'."
+            )
+        return low, high - low
+    scale = _DTYPE_RANGE.get(arr.dtype)
+    if scale is not None:
+        return 0.0, scale
+    if arr.dtype.kind == "f":
+        vmin, vmax = _value_range(arr)
+        if vmin < 0.0 or vmax > 1.0:
+            raise IntensityError(
+                f"is a {arr.dtype} image with values in [{vmin:g}, {vmax:g}]; with "
+                "intensity_range='auto' float images must lie in [0, 1]. State their "
+                "range: intensity_range=255 for 8-bit values, 65535 for 16-bit ones, "
+                "(low, high), or 'minmax' to scale each image by its own range."
+            )
+        return 0.0, 1.0
+    raise IntensityError(
+        f"has dtype {arr.dtype}, which does not say what its intensity range is "
+        "(only uint8, uint16, bool and float images in [0, 1] do). State it: "
+        "intensity_range=255 for 8-bit values, 65535 for 16-bit ones, (low, high), "
+        "or 'minmax' to scale each image by its own range; or convert the images "
+        "to uint8/uint16."
+    )
+
+
+def to_float_tensor(arr, intensity_range="auto"):
+    """Convert an (H, W) or (H, W, C) array to a float32 (C, H, W) tensor in [0, 1].
+
+    The one rule for pixel intensities, whatever the array's dtype or the
+    file it came from: uint8 images are divided by 255, uint16 by 65535, bool
+    images are 0 or 1, and float images must already lie in [0, 1]; other
+    integer dtypes (int64, int32 TIFFs, ...) have no known range and raise
+    until ``intensity_range`` states it (see :class:`ImageTransform`). An
+    alpha channel is dropped.
+
+    Raises
+    ------
+    IntensityError
+        If the intensities cannot be mapped to [0, 1] as asked, or are not
+        finite in float32.
+    """
+    intensity_range = check_intensity_range(intensity_range)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.shape[-1] == 4:
         arr = arr[:, :, :3]
-    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype)
-    tensor = torch.tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
-    tensor = tensor.to(torch.float32)
-    if scale is not None:
-        tensor = tensor / scale
+    offset, scale = _unit_scale(arr, intensity_range)
+    if offset == 0.0 and arr.dtype in _DTYPE_RANGE:
+        tensor = torch.tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+        tensor = tensor.to(torch.float32) / scale
+    else:
+        # scaled in float64: large integers and floats keep their precision
+        unit = (np.asarray(arr, dtype=np.float64) - offset) / scale
+        tensor = torch.from_numpy(
+            np.ascontiguousarray(unit.transpose(2, 0, 1), dtype=np.float32))
+    if not torch.isfinite(tensor).all():
+        raise IntensityError(
+            "holds values that are not finite (NaN, infinity, or too large for "
+            "float32)."
+        )
     return tensor
 
 
@@ -137,24 +244,37 @@ class ImageTransform:
     normalize : see :func:`normalisation_stats`
     augment : callable or None
         Applied after resizing, before normalisation, in training only.
+    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+        How pixel values map to [0, 1] before normalisation. "auto": by the
+        dtype (uint8 / 255, uint16 / 65535, bool as 0 or 1, float images
+        must lie in [0, 1]; other integer dtypes are an error until the
+        range is stated). A number ``high`` or a pair ``(low, high)`` states
+        the range of every image, whatever its dtype (values outside it are
+        an error). "minmax" scales each image by its own minimum and maximum.
     """
 
-    def __init__(self, image_size, channels, normalize, augment=None):
+    def __init__(self, image_size, channels, normalize, augment=None,
+                 intensity_range="auto"):
         self.image_size = image_size
         self.channels = channels
         self.stats = normalisation_stats(normalize, channels)
         self.augment = augment
+        self.intensity_range = check_intensity_range(intensity_range)
 
     def prepare(self, arr):
         """Decoded array -> float tensor with the output channels and size.
 
         The deterministic first half of the transform: what a cache of decoded
-        images can keep (see :meth:`finish`).
+        images can keep (see :meth:`finish`). A greyscale image becomes RGB
+        after resizing, so a large one is never held as three float channels
+        at full size.
         """
-        tensor = convert_channels(to_float_tensor(arr), self.channels)
+        tensor = to_float_tensor(arr, self.intensity_range)
+        if tensor.shape[0] > self.channels:  # to luminance before resizing
+            tensor = convert_channels(tensor, self.channels)
         if self.image_size is not None and tuple(tensor.shape[-2:]) != self.image_size:
             tensor = F.resize(tensor, list(self.image_size), antialias=True)
-        return tensor
+        return convert_channels(tensor, self.channels)
 
     def finish(self, tensor):
         """Augmentation (if any) and normalisation of a :meth:`prepare` output.

@@ -34,6 +34,15 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
+    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
+        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
+        float images must already lie in [0, 1]; other integer dtypes (int64
+        arrays, 32-bit integer TIFFs) are an error until the range is stated.
+        A number (e.g. 255, 4095) or a (low, high) pair states the range of
+        every image whatever its dtype; "minmax" scales each image by its own
+        minimum and maximum. The same picture gives the same input whatever
+        its dtype or file format.
     batch_size : int, default=64
     num_workers : int, default=0
     device : str, default="auto"
@@ -62,7 +71,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
-                 image_size=224, channels=3, normalize="imagenet", batch_size=64,
+                 image_size=224, channels=3, normalize="imagenet",
+                 intensity_range="auto", batch_size=64,
                  num_workers=0, device="auto", random_state=None, memory=None,
                  verbose=0):
         self.column = column
@@ -72,6 +82,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         self.image_size = image_size
         self.channels = channels
         self.normalize = normalize
+        self.intensity_range = intensity_range
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.device = device
@@ -95,6 +106,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
             self.column, backbone=self.backbone, attention=self.attention,
             weights=self.weights, freeze_backbone=True, image_size=self.image_size,
             channels=self.channels, normalize=self.normalize,
+            intensity_range=self.intensity_range,
         ).check_params()
         check_memory(self.memory)
         image_cells(self, X, self.column, reset=True)

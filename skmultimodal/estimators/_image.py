@@ -29,6 +29,15 @@ class ImageClassifier(BaseNetClassifier):
     channels : {1, 3}, default=3
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
+    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
+        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
+        float images must already lie in [0, 1]; other integer dtypes (int64
+        arrays, 32-bit integer TIFFs) are an error until the range is stated.
+        A number (e.g. 255, 4095) or a (low, high) pair states the range of
+        every image whatever its dtype; "minmax" scales each image by its own
+        minimum and maximum. The same picture gives the same input whatever
+        its dtype or file format.
     augment : bool, "default" or callable, default=False
         Training-time augmentation (flips, rotations, jitter for True).
     backbone_params : dict, default=None
@@ -118,7 +127,7 @@ class ImageClassifier(BaseNetClassifier):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 augment=False, backbone_params=None, dropout=0.0, max_epochs=10,
+                 intensity_range="auto", augment=False, backbone_params=None, dropout=0.0, max_epochs=10,
                  batch_size=32, lr=1e-3, optimizer="adam", weight_decay=0.0, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  callbacks=None, recalibrate_bn=True, num_workers="auto", precision=None,
@@ -132,6 +141,7 @@ class ImageClassifier(BaseNetClassifier):
         self.image_size = image_size
         self.channels = channels
         self.normalize = normalize
+        self.intensity_range = intensity_range
         self.augment = augment
         self.backbone_params = backbone_params
         self.dropout = dropout
@@ -161,7 +171,8 @@ class ImageClassifier(BaseNetClassifier):
             self.column, backbone=self.backbone, attention=self.attention,
             weights=self.weights, freeze_backbone=self.freeze_backbone,
             image_size=self.image_size, channels=self.channels,
-            normalize=self.normalize, augment=self.augment,
+            normalize=self.normalize, intensity_range=self.intensity_range,
+            augment=self.augment,
             backbone_params=self.backbone_params,
         ).check_params()
 

@@ -88,6 +88,15 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
+    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
+        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
+        float images must already lie in [0, 1]; other integer dtypes (int64
+        arrays, 32-bit integer TIFFs) are an error until the range is stated.
+        A number (e.g. 255, 4095) or a (low, high) pair states the range of
+        every image whatever its dtype; "minmax" scales each image by its own
+        minimum and maximum. The same picture gives the same input whatever
+        its dtype or file format.
     augment : bool, "default" or callable, default=False
     encoder_params : dict, default=None
         Further parameters of every :class:`~skmultimodal.ImageClassifier`
@@ -125,7 +134,8 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, image_columns, *, attention=None, backbone="resnet18", weights=None,
-                 image_size=224, channels=3, normalize="imagenet", augment=False,
+                 image_size=224, channels=3, normalize="imagenet",
+                 intensity_range="auto", augment=False,
                  encoder_params=None, batch_size=64, device="auto", random_state=None):
         self.image_columns = image_columns
         self.attention = attention
@@ -134,6 +144,7 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
         self.image_size = image_size
         self.channels = channels
         self.normalize = normalize
+        self.intensity_range = intensity_range
         self.augment = augment
         self.encoder_params = encoder_params
         self.batch_size = batch_size
@@ -146,7 +157,9 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
         attention = _per_name(self.attention, names, "attention")
         backbone = _per_name(self.backbone, names, "backbone")
         params = dict(self.encoder_params or {})
-        fixed = {"column", "backbone", "attention", "random_state"}
+        fixed = {"column", "backbone", "attention", "weights", "image_size",
+                 "channels", "normalize", "intensity_range", "augment",
+                 "random_state"}
         clash = fixed.intersection(params)
         if clash:
             raise ValueError(
@@ -160,7 +173,8 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
             encoders[name] = ImageClassifier(
                 column, backbone=backbone[name], attention=attention[name],
                 weights=self.weights, image_size=self.image_size, channels=self.channels,
-                normalize=self.normalize, augment=self.augment,
+                normalize=self.normalize, intensity_range=self.intensity_range,
+                augment=self.augment,
                 random_state=int(rng.randint(0, 2**31 - 1)), **params,
             )
         return encoders

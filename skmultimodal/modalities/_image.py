@@ -97,7 +97,16 @@ class ImageModality(BaseEstimator):
         Channels fed to the encoder; greyscale is repeated to RGB and RGB is
         turned into luminance as needed. RGBA loses its alpha channel.
     normalize : "imagenet", None or (mean, std), default="imagenet"
-        Per-channel normalisation after scaling uint8 images to [0, 1].
+        Per-channel normalisation after the intensities are scaled to [0, 1].
+    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
+        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
+        float images must already lie in [0, 1]; other integer dtypes (int64
+        arrays, 32-bit integer TIFFs) are an error until the range is stated.
+        A number (e.g. 255, 4095) or a (low, high) pair states the range of
+        every image whatever its dtype; "minmax" scales each image by its own
+        minimum and maximum. The same picture gives the same input whatever
+        its dtype or file format.
     augment : bool, "default" or callable, default=False
         Training-time augmentation; True uses flips, rotations and brightness
         and contrast jitter. A callable (e.g. ``torchvision.transforms.v2``)
@@ -109,7 +118,8 @@ class ImageModality(BaseEstimator):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None,
                  weights=None, freeze_backbone=False, image_size=224, channels=3,
-                 normalize="imagenet", augment=False, backbone_params=None):
+                 normalize="imagenet", intensity_range="auto", augment=False,
+                 backbone_params=None):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -118,6 +128,7 @@ class ImageModality(BaseEstimator):
         self.image_size = image_size
         self.channels = channels
         self.normalize = normalize
+        self.intensity_range = intensity_range
         self.augment = augment
         self.backbone_params = backbone_params
 
@@ -151,6 +162,7 @@ class ImageModality(BaseEstimator):
             self.channels,
             self.normalize,
             resolve_augmentation(self.augment) if train else None,
+            intensity_range=self.intensity_range,
         )
 
     def backbone_kwargs(self):

@@ -7,6 +7,7 @@ import torch
 from skmultimodal.data import (
     IMAGENET_MEAN,
     ImageTransform,
+    IntensityError,
     check_image_size,
     normalisation_stats,
     resolve_augmentation,
@@ -54,3 +55,72 @@ def test_parameter_validation():
         normalisation_stats(([0, 0, 0], [1, 0, 1]), 3)
     assert resolve_augmentation(False) is None
     assert callable(resolve_augmentation(True))
+
+
+# -- one rule for pixel intensities -------------------------------------------
+def _picture():
+    return np.random.default_rng(0).integers(0, 256, (12, 10, 3)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("convert", [
+    lambda a: a.astype(np.uint16) * 257,          # the same picture in 16 bits
+    lambda a: a / 255.0,                          # float64 in [0, 1]
+    lambda a: (a / 255.0).astype(np.float32),     # float32 in [0, 1]
+], ids=["uint16", "float64", "float32"])
+def test_same_picture_same_tensor_whatever_the_dtype(convert):
+    pic = _picture()
+    expected = ImageTransform((8, 8), 3, "imagenet")(pic)
+    torch.testing.assert_close(ImageTransform((8, 8), 3, "imagenet")(convert(pic)), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.uint32])
+def test_integer_dtypes_without_a_range_are_refused_until_stated(dtype):
+    pic = _picture()
+    with pytest.raises(IntensityError, match=f"dtype {np.dtype(dtype)}.*intensity_range=255"):
+        ImageTransform(None, 3, None)(pic.astype(dtype))
+    stated = ImageTransform(None, 3, None, intensity_range=255)(pic.astype(dtype))
+    torch.testing.assert_close(stated, ImageTransform(None, 3, None)(pic))
+
+
+def test_float_images_outside_unit_range_are_refused_until_stated():
+    pic = _picture().astype(np.float64)  # 0-255 floats: a float TIFF, say
+    with pytest.raises(IntensityError, match=r"values in \[0, 255\].*must lie in \[0, 1\]"):
+        ImageTransform(None, 1, None)(pic)
+    torch.testing.assert_close(ImageTransform(None, 1, None, intensity_range=(0, 255))(pic),
+                               ImageTransform(None, 1, None)(_picture()))
+
+
+def test_stated_range_applies_to_every_dtype_and_is_enforced():
+    pic = _picture()
+    twelve_bit = pic.astype(np.uint16) * 16
+    out = ImageTransform(None, 3, None, intensity_range=4095)(twelve_bit)
+    torch.testing.assert_close(out, torch.from_numpy(
+        (twelve_bit / 4095.0).transpose(2, 0, 1).astype(np.float32)))
+    with pytest.raises(IntensityError, match=r"outside the stated intensity_range=\(0, 100\)"):
+        ImageTransform(None, 3, None, intensity_range=100)(pic)
+
+
+def test_minmax_scales_each_image_by_its_own_range():
+    arr = np.array([[10, 20], [30, 50]], dtype=np.int64)
+    out = ImageTransform(None, 1, None, intensity_range="minmax")(arr)
+    torch.testing.assert_close(out, torch.tensor([[[0.0, 0.25], [0.5, 1.0]]]))
+    flat = ImageTransform(None, 1, None, intensity_range="minmax")(np.full((2, 2), 7))
+    torch.testing.assert_close(flat, torch.zeros(1, 2, 2))
+
+
+def test_values_not_finite_in_float32_are_refused():
+    nan = np.full((2, 2), 0.5)
+    nan[0, 1] = np.nan
+    with pytest.raises(IntensityError, match="not finite"):
+        ImageTransform(None, 1, None)(nan)
+    huge = np.array([[-1e308, 1e308]])  # its range overflows float64
+    with pytest.raises(IntensityError, match="not finite"):
+        ImageTransform(None, 1, None, intensity_range="minmax")(huge)
+    with pytest.raises(IntensityError, match=r"must lie in \[0, 1\]"):
+        ImageTransform(None, 1, None)(np.full((2, 2), 1e300))
+
+
+@pytest.mark.parametrize("bad", ["max", 0, -1, (5, 5), (0, np.inf), True, [1, 2, 3]])
+def test_bad_intensity_range(bad):
+    with pytest.raises(ValueError, match="intensity_range="):
+        ImageTransform(None, 1, None, intensity_range=bad)
