@@ -2,6 +2,8 @@
 
 import os
 import pickle
+import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import joblib
@@ -16,7 +18,8 @@ from sklearn.pipeline import make_pipeline
 
 from skmultimodal import ImageEmbedder
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.utils._cache import CACHE_FOLDER, EmbeddingStore, check_memory
+from skmultimodal.utils._cache import (CACHE_FOLDER, CacheNotWritableWarning, EmbeddingStore,
+                                       check_memory, image_key)
 
 FAST = dict(backbone="simple_cnn", image_size=16, channels=1, random_state=0,
             device="cpu", batch_size=8)
@@ -117,9 +120,13 @@ def test_array_images_keyed_by_content(tmp_path, images, encoded):
     b = emb.transform(modified)
     assert encoded["images"] == 11
     np.testing.assert_array_equal(np.delete(a, 3, axis=0), np.delete(b, 3, axis=0))
-    # the same content as float is another image (dtype is part of the key)
-    emb.transform(stack[:2].astype(np.float32))
+    # the same values as float are another image (dtype is part of the key);
+    # values 0 and 1 are valid intensities for both dtypes
+    binary = (stack[:2] > np.median(stack[:2])).astype(np.uint8)
+    emb.transform(binary)
     assert encoded["images"] == 13
+    emb.transform(binary.astype(np.float32))
+    assert encoded["images"] == 15
 
 
 def test_resnet18_with_attention_matches_no_cache(tmp_path, images, encoded):
@@ -216,3 +223,185 @@ def test_weights_changed_in_place_are_a_new_encoder(tmp_path, images, encoded):
     after = emb.transform(stack[:5])
     assert encoded["images"] == 10
     assert not np.allclose(before, after)
+
+
+# -- content key --------------------------------------------------------------------
+def _png_bytes(array):
+    """A PNG stored without compression: its size depends on the shape only."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def test_same_size_rewrite_keeping_mtime_is_recomputed(tmp_path, images, encoded):
+    """``cp -p`` / ``rsync -t`` / ``tar -x``: new bytes, same size and mtime."""
+    stack, _ = images
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        paths[-1].write_bytes(_png_bytes(stack[i]))
+    X = pd.DataFrame({"image": [str(p) for p in paths]})
+    emb = ImageEmbedder("image", memory=tmp_path / "c", **FAST).fit(X)
+    before = emb.transform(X)
+    old = os.stat(paths[0])
+    new_bytes = _png_bytes(stack[20])
+    assert len(new_bytes) == old.st_size
+    with open(paths[0], "r+b") as f:  # in place, as cp -p does
+        f.write(new_bytes)
+    os.utime(paths[0], ns=(old.st_atime_ns, old.st_mtime_ns))
+    now = os.stat(paths[0])
+    assert (now.st_size, now.st_mtime_ns, now.st_ino) == (
+        old.st_size, old.st_mtime_ns, old.st_ino)
+    after = emb.transform(X)
+    assert encoded["images"] == 3 + 1
+    np.testing.assert_array_equal(after[1:], before[1:])
+    expected = ImageEmbedder(**FAST).fit(stack[:1]).transform(stack[20:21])
+    np.testing.assert_allclose(after[:1], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_file_key_is_the_content(tmp_path, images, monkeypatch):
+    from skmultimodal.utils import _cache
+
+    stack, _ = images
+    a, b = tmp_path / "a.png", tmp_path / "sub" / "b.png"
+    b.parent.mkdir()
+    a.write_bytes(_png_bytes(stack[0]))
+    b.write_bytes(a.read_bytes())
+    assert image_key(str(a)) == image_key(b)  # same bytes, one entry
+    old = os.stat(a)
+    with pytest.raises(FileNotFoundError, match="Image file not found"):
+        image_key(tmp_path / "missing.png")
+    with pytest.raises(FileNotFoundError, match="Image file not found"):
+        image_key(tmp_path / "sub")
+
+    # the per-process memo: an unchanged file is hashed once, a rewrite that
+    # keeps size and mtime is hashed again (its ctime changed)
+    hashed = []
+    original = _cache._hash_file
+    monkeypatch.setattr(_cache, "_hash_file", lambda f: hashed.append(1) or original(f))
+    monkeypatch.setattr(_cache, "_MEMO", True)
+    monkeypatch.setattr(_cache, "_RACY_NS", -10**18)  # remember even fresh files
+    monkeypatch.setattr(_cache, "_CONTENT_KEYS", {})
+    first = image_key(a)
+    assert image_key(a) == first and len(hashed) == 1
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    with open(a, "r+b") as f:
+        f.write(_png_bytes(stack[1]))
+    os.utime(a, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert image_key(a) != first and len(hashed) == 2
+    # files changed just before they are hashed are not remembered
+    monkeypatch.setattr(_cache, "_RACY_NS", 10**18)
+    monkeypatch.setattr(_cache, "_CONTENT_KEYS", {})
+    image_key(a)
+    image_key(a)
+    assert len(hashed) == 4
+
+
+# -- permissions and read-only caches ------------------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755),
+                                                        (0o027, 0o640, 0o750)])
+def test_entries_follow_the_umask(tmp_path, images, umask, file_mode, dir_mode):
+    stack, _ = images
+    previous = os.umask(umask)
+    try:
+        ImageEmbedder(memory=tmp_path, **FAST).fit(stack[:3]).transform(stack[:3])
+    finally:
+        os.umask(previous)
+    root = tmp_path / CACHE_FOLDER
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert sorted(p.suffix for p in files) == [".json", ".npy", ".npy", ".npy"]
+    for path in files:
+        assert path.stat().st_mode & 0o777 == file_mode, path
+    for path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        assert path.stat().st_mode & 0o777 == dir_mode, path
+
+
+def _refuse_writes(monkeypatch):
+    def refuse(self, path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(EmbeddingStore, "_write", refuse)
+
+
+def test_read_only_cache_is_used_and_the_rest_computed(tmp_path, images, encoded,
+                                                       monkeypatch):
+    stack, _ = images
+    reference = ImageEmbedder(**FAST).fit(stack[:12]).transform(stack[:12])
+    encoded["images"] = 0
+    emb = ImageEmbedder(memory=tmp_path, **FAST).fit(stack[:12])
+    emb.transform(stack[:6])  # 6 entries stored
+    assert encoded["images"] == 6
+    _refuse_writes(monkeypatch)  # e.g. another user's folder
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = emb.transform(stack[:12])
+    assert encoded["images"] == 6 + 6  # the 6 stored ones were read
+    np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-6)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    assert issubclass(caught[0].category, CacheNotWritableWarning)
+    message = str(caught[0].message)
+    assert str(tmp_path / CACHE_FOLDER) in message and "Permission denied" in message
+    assert _n_entries(tmp_path) == 6
+    # a new encoder: its folder (key.json) cannot be created either
+    other = ImageEmbedder(memory=tmp_path, **{**FAST, "random_state": 1}).fit(stack[:4])
+    with pytest.warns(CacheNotWritableWarning) as record:
+        other.transform(stack[:4])
+    assert len(record) == 1
+    # nothing to compute, nothing to write: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        emb.transform(stack[:6])
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root ignores file permissions")
+def test_read_only_folder(tmp_path, images, encoded):
+    stack, _ = images
+    emb = ImageEmbedder(memory=tmp_path, **FAST).fit(stack[:8])
+    first = emb.transform(stack[:4])
+    folders = [tmp_path, *(p for p in tmp_path.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        with pytest.warns(CacheNotWritableWarning, match="cannot be written") as record:
+            out = emb.transform(stack[:8])
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert len(record) == 1
+    assert encoded["images"] == 4 + 4
+    np.testing.assert_array_equal(out[:4], first)
+    assert _n_entries(tmp_path) == 4
+
+
+# -- entries that are not outputs of the encoder ----------------------------------------
+@pytest.mark.parametrize("bad", [
+    np.zeros(3, dtype=np.float32),  # another encoder's width
+    np.zeros((32, 2, 2), dtype=np.float32),  # a feature map where an embedding goes
+    "float64",  # the right values in another dtype
+    "npz",  # an archive under the entry's name
+])
+def test_wrong_entry_is_recomputed(tmp_path, images, encoded, bad):
+    stack, _ = images
+    emb = ImageEmbedder(memory=tmp_path, **FAST).fit(stack[:4])
+    Z = emb.transform(stack[:4])
+    entry = tmp_path / CACHE_FOLDER / next(
+        p.relative_to(tmp_path / CACHE_FOLDER) for p in (tmp_path / CACHE_FOLDER).rglob("*.npy")
+        if np.array_equal(np.load(p), Z[0]))
+    if isinstance(bad, np.ndarray):
+        np.save(entry, bad)
+    elif bad == "float64":
+        np.save(entry, Z[0].astype(np.float64))
+    else:
+        with open(entry, "wb") as f:
+            np.savez(f, Z[0])
+    out = emb.transform(stack[:4])  # no image_size error
+    assert encoded["images"] == 5
+    np.testing.assert_array_equal(out[1:], Z[1:])
+    np.testing.assert_allclose(out[0], Z[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.load(entry), out[0])  # rewritten
+    emb.transform(stack[:4])
+    assert encoded["images"] == 5

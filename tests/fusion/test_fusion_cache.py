@@ -143,3 +143,40 @@ def test_memory_of_wrong_type(data):
     X, y = data
     with pytest.raises(TypeError, match="memory must be None, a folder"):
         _make("cross_attention", memory=42).fit(X, y)
+
+
+def test_feature_map_of_another_shape_is_recomputed(tmp_path, data, encoded):
+    """A stored feature map of another spatial size (another image_size, a damaged
+    file) is computed again, not reported as images of different sizes."""
+    X, y = data
+    n_images = len(X) - int(X["image"].isna().sum()) + 1
+    clf = _make("cross_attention", tmp_path, max_epochs=1).fit(X, y)
+    expected = clf.predict_proba(X)
+    assert encoded["images"] == n_images
+    entries = sorted((tmp_path / CACHE_FOLDER).rglob("*.npy"))
+    good = np.load(entries[0])
+    assert good.ndim == 3
+    np.save(entries[0], np.zeros((good.shape[0], 3, 3), dtype=np.float32))
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=0, atol=1e-5)
+    # the entries read could not be told apart: all were computed again, once
+    assert encoded["images"] == 2 * n_images
+    np.testing.assert_allclose(np.load(entries[0]), good, rtol=1e-5, atol=1e-6)
+    clf.predict_proba(X)
+    assert encoded["images"] == 2 * n_images
+
+
+def test_read_only_cache_still_fits(tmp_path, data, monkeypatch):
+    X, y = data
+
+    def refuse(self, path, write):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(EmbeddingStore, "_write", refuse)
+    with pytest.warns(UserWarning, match="cannot be written") as record:
+        cached = _make("intermediate", tmp_path, max_epochs=1).fit(X, y)
+    assert sum("cannot be written" in str(w.message) for w in record) == 1
+    assert _n_entries(tmp_path) == 0
+    plain = _make("intermediate", max_epochs=1).fit(X, y)
+    with pytest.warns(UserWarning, match="cannot be written"):
+        proba = cached.predict_proba(X)
+    np.testing.assert_allclose(proba, plain.predict_proba(X), atol=1e-6)
