@@ -6,7 +6,7 @@ than the image: the encoder's class, architecture and weights (a hash of its
 state dict), the output asked for (pooled embedding or spatial feature map),
 the preprocessing (image size, channels, normalisation), the device type and
 the torch version. The image key covers the image content: for a file, a hash
-of its bytes; for an array, a hash of its bytes, dtype and shape. Entries are
+(SHA-256) of its bytes; for an array, a hash of its bytes, dtype and shape. Entries are
 per image, so calls sharing images (the folds of a cross-validation, the
 candidates of a grid search) reuse each other's work. Files are written to a
 temporary name and moved into place with ``os.replace``, so processes sharing
@@ -223,29 +223,34 @@ def _signature(st):
 
 
 def _hash_file(f):
-    """Content key of an open binary file (blake2b of its bytes, read in chunks)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(b"file\0")
+    """Content key of an open binary file: SHA-256 of its bytes, read in chunks.
+
+    SHA-256 rather than blake2b: OpenSSL runs it on the SHA extensions of
+    current x86 and ARM processors, about 2.5 times faster than blake2b there
+    (``benchmarks/bench_cache_key.py``).
+    """
+    h = hashlib.sha256(b"file\0")
     while chunk := f.read(_CHUNK):
         h.update(chunk)
-    return h.hexdigest()
+    return h.hexdigest()[:32]
 
 
 def _file_key(path):
     try:
-        f = open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise FileNotFoundError(f"Image file not found: '{path}'") from None
-    with f:
-        before = os.fstat(f.fileno())
-        if not stat.S_ISREG(before.st_mode):
-            raise FileNotFoundError(f"Image file not found: '{path}' (not a file)")
+    before = os.fstat(fd)
+    if not stat.S_ISREG(before.st_mode):
+        os.close(fd)
+        raise FileNotFoundError(f"Image file not found: '{path}' (not a file)")
+    with os.fdopen(fd, "rb") as f:
         signature = _signature(before)
         key = _CONTENT_KEYS.get(signature)
         if key is not None:
             return key
         key = _hash_file(f)
-        if (_MEMO and _signature(os.fstat(f.fileno())) == signature
+        if (_MEMO and _signature(os.fstat(fd)) == signature
                 and time.time_ns() - before.st_ctime_ns > _RACY_NS):
             if len(_CONTENT_KEYS) >= _MAX_CONTENT_KEYS:
                 _CONTENT_KEYS.clear()
