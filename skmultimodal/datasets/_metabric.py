@@ -6,30 +6,35 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._base import _check_option, _require_files, get_data_home
+from ._base import _check_bool, _check_option, _require_files, get_data_home
+from ._verify import _DataFile
 
 FOLDER = "metabric"
 FILENAME = "METABRIC_RNA_Mutation.csv.gz"
 LABEL = "pam50_+_claudin-low_subtype"
 N_CLINICAL = 31  # the first 31 columns of the file are clinical
 N_GENES = 489
+N_PATIENTS = 1904  # rows of the table
+# SHA-256 of the published copies known to the loader: the csv.gz shipped with
+# the project's data (written from the Kaggle table). Other copies are checked
+# for their structure instead.
+SHA256 = ("a7ad7cc1b56217b4b1d6217550b61ab91a018567b8e8a8b18ff9f6df234237fc",)
 
 TASKS = ("luminal_vs_basal_her2", "pam50")
 MODALITIES = ("clinical", "genes", "mutations")
 PAM50_CLASSES = ("LumA", "LumB", "Her2", "Basal", "claudin-low", "Normal")
+LABELS = (*PAM50_CLASSES, "NC")  # the values of the label column
 
 # Baseline clinical columns that encode neither the subtype label nor the
 # outcome. Left out on purpose: the label itself, integrative_cluster,
 # 3-gene_classifier_subtype (other expression-based subtypings), the receptor
-# statuses below (near-labels), overall_survival(_months) and
-# death_from_cancer (outcome), cohort, and cancer_type / oncotree_code /
-# mutation_count.
+# statuses and the treatments below (near-labels and label proxies),
+# overall_survival(_months) and death_from_cancer (outcome), cohort, and
+# cancer_type / oncotree_code / mutation_count.
 CLINICAL_COLUMNS = (
     "age_at_diagnosis",
     "type_of_breast_surgery",
     "cellularity",
-    "chemotherapy",
-    "hormone_therapy",
     "radio_therapy",
     "inferred_menopausal_state",
     "lymph_nodes_examined_positive",
@@ -41,6 +46,10 @@ CLINICAL_COLUMNS = (
     "cancer_type_detailed",
     "tumor_other_histologic_subtype",
 )
+# Treatment decisions taken from the receptor status (endocrine therapy for
+# ER-positive, chemotherapy mostly for ER-negative or HER2-positive tumours):
+# proxies of Luminal vs Basal/Her2.
+TREATMENT_COLUMNS = ("chemotherapy", "hormone_therapy")
 RECEPTOR_COLUMNS = (
     "er_status_measured_by_ihc",
     "er_status",
@@ -78,10 +87,13 @@ METABRIC: clinical data, mRNA z-scores and mutations
 
 **Modalities**
 
-- clinical: 15 baseline columns that encode neither the label nor the outcome,
+- clinical: 13 baseline columns that encode neither the label nor the outcome,
   kept as published (NaNs and string categories included). ER/PR/HER2
   statuses are offered only on request (``include_receptor_status=True``):
-  the PAM50 subtypes are largely defined by them.
+  the PAM50 subtypes are largely defined by them. So are the treatments
+  ``chemotherapy`` and ``hormone_therapy`` (``include_treatment=True``):
+  decisions taken from the receptor status, they are proxies of the label
+  (66% of the patients given chemotherapy are Basal/Her2, 18% of the others).
 - genes: the 489 mRNA z-score columns (``brca1`` ... ``ugt2b7``).
 - mutations: the 173 ``*_mut`` columns as 0/1 (string '0' -> 0, any other
   value -> 1). In 4 columns (rasgef1b_mut, hras_mut, smarcb1_mut, siah1_mut)
@@ -115,6 +127,18 @@ METABRIC id (MB-0000 -> 0).
 """
 
 
+_RECEPTOR_WARNING = (
+    "include_receptor_status=True adds ER/PR/HER2 status columns, which are "
+    "strongly tied to the PAM50 subtype label: scores using them largely "
+    "measure the receptor statuses."
+)
+_TREATMENT_WARNING = (
+    "include_treatment=True adds chemotherapy and hormone_therapy, treatment "
+    "decisions taken from the receptor status: they are proxies of the PAM50 "
+    "subtype label, and scores using them partly measure the treatment policy."
+)
+
+
 def _check_modalities(modalities):
     """Return the modalities as a tuple of known, distinct names."""
     if isinstance(modalities, str):
@@ -135,22 +159,40 @@ def _check_modalities(modalities):
     return modalities
 
 
-def _split_columns(columns):
+def _split_columns(columns, source):
     """Return (gene columns, mutation columns) of the file, checking its layout."""
     columns = list(columns)
-    missing = [
-        c for c in ("patient_id", LABEL, *CLINICAL_COLUMNS, *RECEPTOR_COLUMNS)
-        if c not in columns[:N_CLINICAL]
-    ]
+    source.check_columns(
+        columns[:N_CLINICAL],
+        ("patient_id", LABEL, *CLINICAL_COLUMNS, *TREATMENT_COLUMNS, *RECEPTOR_COLUMNS),
+        expected=f"the METABRIC_RNA_Mutation table ({N_CLINICAL} clinical columns "
+        f"first, then {N_GENES} gene columns and the *_mut columns)",
+    )
     mutations = [c for c in columns[N_CLINICAL:] if c.endswith("_mut")]
     genes = [c for c in columns[N_CLINICAL:] if not c.endswith("_mut")]
-    if missing or len(genes) != N_GENES:
-        raise ValueError(
-            f"{FILENAME} does not have the expected layout (31 clinical columns "
-            f"including {missing or 'all expected ones'}, then {N_GENES} gene "
-            f"columns, found {len(genes)}); is it the METABRIC_RNA_Mutation table?"
+    if len(genes) != N_GENES:
+        raise source.error(
+            f"does not have the expected layout: it has {len(genes)} gene columns "
+            f"after the {N_CLINICAL} clinical ones, expected {N_GENES}; is it the "
+            f"METABRIC_RNA_Mutation table?"
         )
     return genes, mutations
+
+
+def _read_table(path):
+    """Read and check the file: (table with float genes, genes, mutations)."""
+    source = _DataFile(path, "METABRIC file", HOW_TO_GET, sha256=SHA256)
+    source.check_fields(expected=f"{N_PATIENTS:,} rows")
+    with source.reading():
+        raw = pd.read_csv(path, low_memory=False)
+    genes, mutations = _split_columns(raw.columns, source)
+    source.check_count(len(raw), N_PATIENTS)
+    raw["patient_id"] = source.numeric(
+        raw[["patient_id"]], "patient ids", allow_missing=False, integer=True
+    )["patient_id"]
+    raw[genes] = source.numeric(raw[genes], "gene z-scores")
+    source.check_values(raw[LABEL], LABELS, f"subtypes in {LABEL!r}")
+    return raw, genes, mutations
 
 
 def _mutations_as_binary(frame):
@@ -183,6 +225,7 @@ def load_metabric(
     task="luminal_vs_basal_her2",
     modalities=("clinical", "genes"),
     include_receptor_status=False,
+    include_treatment=False,
     return_X_y=False,
 ):
     """Load METABRIC: clinical data, mRNA z-scores and mutations (one row per patient).
@@ -191,14 +234,18 @@ def load_metabric(
     Patients            1,904 in the file; 1,559 (luminal_vs_basal_her2)
                         or 1,898 (pam50) after the task's selection
     Classes             2 (luminal_vs_basal_her2) or 6 (pam50)
-    Clinical            15 baseline columns (+5 receptor statuses)
+    Clinical            13 baseline columns (+2 treatments,
+                        +5 receptor statuses)
     Genes               489 mRNA z-scores, float
     Mutations           173 binary columns
     =================   =============================================
 
     Read from ``<data_home>/metabric/METABRIC_RNA_Mutation.csv.gz``; nothing
     is downloaded (the table has no canonical single-file address; the error
-    raised when it is missing says where to obtain it).
+    raised when it is missing says where to obtain it). A copy other than the
+    one whose checksum the loader knows is checked for its structure (every
+    row complete, the expected columns, at least 1,904 rows, numeric gene
+    z-scores, known subtype labels) and refused if it is damaged.
 
     Parameters
     ----------
@@ -212,7 +259,7 @@ def load_metabric(
     modalities : sequence of {"clinical", "genes", "mutations"}, \
             default=("clinical", "genes")
         The modalities whose columns go into ``data``, in this order.
-        ``"clinical"``: 15 baseline columns that encode neither the subtype
+        ``"clinical"``: 13 baseline columns that encode neither the subtype
         nor the outcome, kept as published (NaNs and string categories
         included; imputation and encoding are left to the estimators).
         ``"genes"``: the 489 mRNA z-score columns. ``"mutations"``: the 173
@@ -222,6 +269,12 @@ def load_metabric(
         are strongly tied to the PAM50 label (HER2-enriched and basal-like
         tumours are largely defined by them), so a UserWarning is emitted.
         Only used when ``"clinical"`` is among ``modalities``.
+    include_treatment : bool, default=False
+        Add the ``chemotherapy`` and ``hormone_therapy`` columns to the
+        clinical modality. They are treatment decisions taken from the
+        receptor status, hence proxies of Luminal vs Basal/Her2, so a
+        UserWarning is emitted. Only used when ``"clinical"`` is among
+        ``modalities``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -256,39 +309,39 @@ def load_metabric(
     FileNotFoundError
         If the file is not in ``<data_home>/metabric/``.
     ValueError
-        If ``task`` or ``modalities`` name something unknown.
+        If ``task`` or ``modalities`` name something unknown, or the file is
+        empty, truncated or corrupt (a ``DataFileError``, whose message names
+        the file, what was expected and where to obtain it again).
     """
     _check_option(task, "task", TASKS)
     modalities = _check_modalities(modalities)
-    if not isinstance(include_receptor_status, (bool, np.bool_)):
-        raise ValueError(
-            f"include_receptor_status must be a bool, got {include_receptor_status!r}"
-        )
+    include_receptor_status = _check_bool(
+        include_receptor_status, "include_receptor_status"
+    )
+    include_treatment = _check_bool(include_treatment, "include_treatment")
     folder = get_data_home(data_home) / FOLDER
     (path,) = _require_files(folder, [FILENAME], "METABRIC", how_to_get=HOW_TO_GET)
 
-    raw = pd.read_csv(path, low_memory=False)
-    genes, mutations = _split_columns(raw.columns)
+    raw, genes, mutations = _read_table(path)
     rows, target, target_names = _select_task(raw, task)
     raw = raw.loc[rows].reset_index(drop=True)
 
     clinical = list(CLINICAL_COLUMNS)
-    if include_receptor_status and "clinical" in modalities:
-        warnings.warn(
-            "include_receptor_status=True adds ER/PR/HER2 status columns, which "
-            "are strongly tied to the PAM50 subtype label: scores using them "
-            "largely measure the receptor statuses.",
-            UserWarning,
-            stacklevel=2,
-        )
-        clinical += list(RECEPTOR_COLUMNS)
+    if "clinical" in modalities:
+        for include, columns, what in (
+            (include_treatment, TREATMENT_COLUMNS, _TREATMENT_WARNING),
+            (include_receptor_status, RECEPTOR_COLUMNS, _RECEPTOR_WARNING),
+        ):
+            if include:
+                warnings.warn(what, UserWarning, stacklevel=2)
+                clinical += list(columns)
     feature_groups = {}
     blocks = [raw[["patient_id"]].astype(np.int64)]
     for modality in modalities:
         if modality == "clinical":
             block = raw[clinical]
         elif modality == "genes":
-            block = raw[genes].astype(np.float64)
+            block = raw[genes]
         else:
             block = _mutations_as_binary(raw[mutations])
         feature_groups[modality] = list(block.columns)

@@ -1,12 +1,26 @@
 """Tests of load_metabric (real-data tests need SKMULTIMODAL_DATA)."""
 import gzip
+import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skmultimodal.datasets import load_metabric
-from skmultimodal.datasets._metabric import CLINICAL_COLUMNS, RECEPTOR_COLUMNS
+from skmultimodal.datasets import _metabric, load_metabric
+from skmultimodal.datasets._metabric import (
+    CLINICAL_COLUMNS,
+    FILENAME,
+    LABEL,
+    LABELS,
+    N_CLINICAL,
+    N_GENES,
+    RECEPTOR_COLUMNS,
+    TREATMENT_COLUMNS,
+)
+from skmultimodal.datasets._verify import DataFileError
+
+from ._damage import contents, cut_mid_line, keep_lines, truncate_bytes, write_text
 
 # Columns that give away the PAM50 label or the outcome.
 LEAKING = {
@@ -18,6 +32,7 @@ LEAKING = {
     "death_from_cancer",
     "cohort",
     *RECEPTOR_COLUMNS,
+    *TREATMENT_COLUMNS,
 }
 
 
@@ -37,6 +52,7 @@ def test_missing_file_says_where(tmp_path):
         ({"modalities": ("genes", "genes")}, "repeat"),
         ({"modalities": 3}, "sequence of names"),
         ({"include_receptor_status": "yes"}, "include_receptor_status"),
+        ({"include_treatment": 1}, "include_treatment must be a bool"),
     ],
 )
 def test_invalid_arguments(tmp_path, kwargs, match):
@@ -75,7 +91,7 @@ def test_luminal_vs_basal_her2(full):
     assert list(full.target_names) == ["Luminal", "Basal/Her2"]
     assert data.columns[0] == "patient_id"
     assert list(full.feature_groups) == ["clinical", "genes", "mutations"]
-    assert data.shape[1] == 1 + 15 + 489 + 173
+    assert data.shape[1] == 1 + 13 + 489 + 173
     assert np.array_equal(full.groups, data["patient_id"].to_numpy())
     assert len(np.unique(full.groups)) == 1559
     assert full.frame["target"].tolist() == target.tolist()
@@ -155,3 +171,145 @@ def test_pam50_task_and_return_x_y(data_home):
         "claudin-low": 199, "Basal": 199, "Normal": 140,
     }
     assert "NC" not in counts
+
+
+@pytest.mark.real_data
+def test_treatment_on_request_warns(data_home):
+    with pytest.warns(UserWarning, match="proxies of the PAM50"):
+        bunch = load_metabric(
+            data_home=data_home, modalities="clinical", include_treatment=True
+        )
+    assert bunch.feature_groups["clinical"] == [*CLINICAL_COLUMNS, *TREATMENT_COLUMNS]
+    assert set(bunch.data["hormone_therapy"].unique()) == {0, 1}
+
+
+# --------------------------------------------------------------------------
+# damaged files: a small table in the layout of the real one
+
+
+N_ROWS = 8
+
+
+def _small_table():
+    """N_ROWS patients in the column layout of METABRIC_RNA_Mutation."""
+    rng = np.random.default_rng(0)
+    required = ["patient_id", LABEL, *CLINICAL_COLUMNS, *TREATMENT_COLUMNS,
+                *RECEPTOR_COLUMNS]
+    others = [f"other_{i}" for i in range(N_CLINICAL - len(required))]
+    table = {name: ["x"] * N_ROWS for name in required[2:] + others}
+    table["patient_id"] = np.arange(N_ROWS)
+    table[LABEL] = [LABELS[i % len(LABELS)] for i in range(N_ROWS)]
+    for i in range(N_GENES):
+        table[f"gene{i}"] = rng.normal(size=N_ROWS).round(3)
+    table["tp53_mut"] = ["0", "R175H"] * (N_ROWS // 2)
+    order = ["patient_id", LABEL, *required[2:], *others]
+    return pd.DataFrame(table)[order + [f"gene{i}" for i in range(N_GENES)]
+                               + ["tp53_mut"]]
+
+
+@pytest.fixture
+def small(tmp_path, monkeypatch):
+    """A valid small copy (the loader is told to expect N_ROWS patients)."""
+    monkeypatch.setattr(_metabric, "N_PATIENTS", N_ROWS)
+    folder = tmp_path / "metabric"
+    folder.mkdir()
+    _small_table().to_csv(folder / FILENAME, index=False)
+    return folder / FILENAME
+
+
+def _refused(home, *, match):
+    """The DataFileError of load_metabric; it names the file and the source."""
+    with pytest.raises(DataFileError, match=match) as info:
+        load_metabric(data_home=home)
+    message = str(info.value)
+    assert str(home / "metabric" / FILENAME) in message
+    assert "kaggle.com" in message and "Replace it" in message
+    return message
+
+
+def test_small_copy_loads(small, tmp_path):
+    bunch = load_metabric(data_home=tmp_path, task="pam50",
+                          modalities=("clinical", "genes", "mutations"))
+    assert len(bunch.target) == 7  # the NC row is dropped
+    assert bunch.feature_groups["mutations"] == ["tp53_mut"]
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: cut_mid_line(p, 5), r"line 5 has \d+ of the 521 fields"),
+        (lambda p: cut_mid_line(p, N_ROWS + 1, keep=0.999),
+         "last line .* ends without a line break"),
+        (lambda p: keep_lines(p, 1), "holds 0 rows, expected at least 8"),
+        (lambda p: keep_lines(p, 5), "holds 4 rows, expected at least 8"),
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: write_text(p, ""), "holds no data"),
+        (lambda p: truncate_bytes(p), "Compressed file ended"),
+        (lambda p: p.write_bytes(b"PK\x03\x04 not gzip"), "BadGzipFile"),
+        (lambda p: write_text(p, contents(p) + "1,2,3\n"), "line 10 has 3 of"),
+    ],
+    ids=["cut mid-row", "last field cut", "header only", "rows lost", "0 bytes",
+         "empty text", "gzip cut", "not gzip", "extra row"],
+)
+def test_damaged_file_is_refused(small, tmp_path, damage, match):
+    damage(small)
+    _refused(tmp_path, match=match)
+
+
+def test_bad_values_are_refused(small, tmp_path):
+    table = pd.read_csv(small).astype({"gene7": object, "patient_id": object})
+    table.loc[3, "gene7"] = "1.2.3"
+    table.to_csv(small, index=False)
+    message = _refused(tmp_path, match="not finite numbers among its gene z-scores")
+    assert "'gene7'='1.2.3'" in message
+    table.loc[3, "gene7"] = 0.5
+    table.loc[2, LABEL] = "LumC"
+    table.to_csv(small, index=False)
+    _refused(tmp_path, match="unexpected subtypes .*'LumC'")
+    table.loc[2, LABEL] = "LumA"
+    table.loc[1, "patient_id"] = 1.5
+    table.to_csv(small, index=False)
+    _refused(tmp_path, match="not whole numbers among its patient ids")
+
+
+@pytest.mark.real_data
+def test_real_file_is_known(data_home):
+    source = _metabric._DataFile(
+        data_home / "metabric" / FILENAME, "METABRIC file", sha256=_metabric.SHA256
+    )
+    assert source.is_known()
+
+
+@pytest.mark.real_data
+def test_real_copy_of_other_checksum_passes_the_checks(data_home, tmp_path, full):
+    """Another valid copy (here re-compressed) loads the same, checked by structure."""
+    (tmp_path / "metabric").mkdir()
+    copy = tmp_path / "metabric" / FILENAME
+    original = contents(data_home / "metabric" / FILENAME)
+    copy.write_bytes(gzip.compress(original.encode(), mtime=0))
+    bunch = load_metabric(
+        data_home=tmp_path, modalities=("clinical", "genes", "mutations")
+    )
+    pd.testing.assert_frame_equal(bunch.data, full.data)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: cut_mid_line(p, 484, keep=0.1),
+         r"looks truncated or damaged: line 484 has \d+ of the 693 fields of its "
+         r"first line \(expected 1,904 rows\)"),
+        (lambda p: keep_lines(p, 1), "holds 0 rows, expected at least 1,904"),
+        (lambda p: keep_lines(p, 483), "holds 482 rows, expected at least 1,904"),
+    ],
+    ids=["cut mid-row", "header only", "cut between rows"],
+)
+def test_real_file_damaged(data_home, tmp_path, damage, match):
+    (tmp_path / "metabric").mkdir()
+    copy = tmp_path / "metabric" / FILENAME
+    shutil.copyfile(data_home / "metabric" / FILENAME, copy)
+    damage(copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _refused(tmp_path, match=match)
