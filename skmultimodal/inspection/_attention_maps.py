@@ -1,11 +1,13 @@
 """Cross-attention maps over the image tokens of a CrossAttentionFusionClassifier."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..fusion import CrossAttentionFusionClassifier
+from ._flat import FLAT_RTOL, MIN_GRID, is_flat
 from ._image_inputs import image_branch, resize_map
 
 
@@ -52,6 +54,12 @@ def cross_attention_maps(estimator, X, *, modality=None, layer=-1, head="mean"):
     grid. The grid is then resized to the row's original image, as the
     Grad-CAM maps of :func:`grad_cam`.
 
+    The grid is the backbone's last feature map, set by the fitted model: a
+    ResNet at ``image_size=32`` gives a single 1x1 token, on which all the
+    image attention falls whatever the image. Uniform maps (a 1x1 grid
+    included) are flagged in ``flat``, with a :class:`UserWarning`, and
+    :func:`plot_image_explanations` draws them without a heat map.
+
     Parameters
     ----------
     estimator : CrossAttentionFusionClassifier, Pipeline or LateFusionClassifier
@@ -78,6 +86,9 @@ def cross_attention_maps(estimator, X, *, modality=None, layer=-1, head="mean"):
           bilinearly resized to each original image and divided by their
           maximum (values in [0, 1]);
         - ``images``: list of the original images;
+        - ``flat``: bool ndarray, True where the token map is uniform (its
+          range is at most 1e-3 of its maximum), which is always the case
+          on a 1x1 token grid: no localisation;
         - ``modality``: the image modality;
         - ``grid_shape``: the token grid (h, w);
         - ``layer``, ``head``: as used;
@@ -92,6 +103,11 @@ def cross_attention_maps(estimator, X, *, modality=None, layer=-1, head="mean"):
         For an unknown modality, a model without cross-attention layers, bad
         ``layer`` or ``head``, rows whose image is missing, or rows where
         every other modality is missing.
+
+    Warns
+    -----
+    UserWarning
+        When maps are flat (a 1x1 token grid, or uniform attention).
     """
     branch = image_branch(estimator, X, modality)
     model = branch.estimator
@@ -138,6 +154,36 @@ def cross_attention_maps(estimator, X, *, modality=None, layer=-1, head="mean"):
     for token_map, image in zip(token_maps, images):
         up = np.clip(resize_map(token_map, image.shape[:2]), 0.0, None)
         maps.append(up / up.max() if up.max() > 0 else up)
-    return Bunch(token_maps=token_maps, maps=maps, images=images, modality=branch.modality,
-                 grid_shape=(h, w), layer=layer, head="mean" if head is None else head,
-                 rows=branch.rows)
+    flat = np.array([is_flat(t) for t in token_maps], dtype=bool)
+    if flat.any():
+        _warn_flat(flat, (h, w), branch)
+    return Bunch(token_maps=token_maps, maps=maps, images=images, flat=flat,
+                 modality=branch.modality, grid_shape=(h, w), layer=layer,
+                 head="mean" if head is None else head, rows=branch.rows)
+
+
+def _warn_flat(flat, grid, branch):
+    h, w = grid
+    n_flat, n = int(flat.sum()), len(flat)
+    if min(grid) < MIN_GRID:
+        cause = (
+            f"the image tokens of {branch.modality!r} form a {h}x{w} grid (the "
+            "backbone's last feature map at this input size), so the attention on "
+            "the image says nothing about where in it the model looks. Fit the "
+            "model at a larger image_size (a ResNet needs 64 pixels for a 2x2 grid), "
+            "or use grad_cam, which can take an earlier layer."
+        )
+    else:
+        which = [branch.rows[i] for i in np.flatnonzero(flat)]
+        shown = f"{which[:10]}" + (f" and {len(which) - 10} more" if len(which) > 10 else "")
+        cause = (
+            f"the attention is uniform over the {h}x{w} image tokens in row(s) {shown}: "
+            "the queries do not tell the tokens apart (e.g. an untrained or "
+            "image-blind model)."
+        )
+    warnings.warn(
+        f"{n_flat} of {n} cross-attention maps are flat (uniform within "
+        f"{FLAT_RTOL:g}) and show no localisation: {cause} They are flagged in "
+        "result.flat and drawn without a heat map by plot_image_explanations.",
+        UserWarning, stacklevel=3,
+    )

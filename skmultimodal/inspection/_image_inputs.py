@@ -4,8 +4,9 @@ Shared by the Grad-CAM and cross-attention explanations. A fitted library
 estimator (or a Pipeline or LateFusionClassifier around one) and a table X
 are turned into an :class:`ImageBranch`: the network estimator whose torch
 module sees the image, the name of the image input of that module, the
-module's last spatial feature layer, the prepared rows (a
-:class:`~skmultimodal.data.MultimodalDataset`) and the original images.
+module's image backbone and its last spatial feature layer, the prepared
+rows (a :class:`~skmultimodal.data.MultimodalDataset`) and the original
+images.
 """
 
 import contextlib
@@ -86,12 +87,17 @@ class ImageBranch:
         return self.dataset.sources[self.key]
 
     @property
-    def feature_layer(self):
-        """The backbone module whose output is the last spatial feature map."""
+    def backbone(self):
+        """The image backbone (a :class:`~skmultimodal.nn.SimpleCNN` or ResNet)."""
         module = self.module
         if isinstance(self.estimator, ImageClassifier):
-            return module.encoder.feature_layer
-        return module.encoders[self.key].net.feature_layer
+            return module.encoder
+        return module.encoders[self.key].net
+
+    @property
+    def feature_layer(self):
+        """The backbone module whose output is the last spatial feature map."""
+        return self.backbone.feature_layer
 
     def __len__(self):
         return len(self.dataset)

@@ -5,6 +5,8 @@ import numbers
 
 import numpy as np
 
+from ._flat import FLAT_NOTE, is_flat
+
 
 def _display_image(image):
     """Return ``(array, cmap, vmin, vmax)`` for ``imshow`` of a grey or colour image."""
@@ -34,8 +36,13 @@ def _display_image(image):
     return np.clip(scaled, 0.0, 1.0), None, None, None
 
 
-def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", title=None):
+def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", title=None,
+                         flat=None):
     """Draw a heat map over an image.
+
+    A flat map (constant, all zero included) localises nothing: the image is
+    drawn alone, without the heat map (which would be a uniform tint), and
+    the panel says "flat map: no localisation".
 
     Parameters
     ----------
@@ -52,6 +59,10 @@ def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", titl
     cmap : str or Colormap, default="jet"
         Colour map of the heat map.
     title : str, default=None
+    flat : bool, default=None
+        Whether the map is flat; None decides from the map (its range is at
+        most 1e-3 of its largest absolute value). The ``flat`` entries of
+        :func:`grad_cam` and :func:`cross_attention_maps` say it per map.
 
     Returns
     -------
@@ -71,15 +82,21 @@ def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", titl
     if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
             or not 0 <= alpha <= 1):
         raise ValueError(f"alpha={alpha!r} must be a number in [0, 1].")
+    if flat is None:
+        flat = is_flat(heatmap)
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(shown, cmap=image_cmap, vmin=low, vmax=high, interpolation="nearest")
-    top = 1.0 if heatmap.min() >= 0 and heatmap.max() <= 1 else float(heatmap.max())
-    ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=min(0.0, heatmap.min()), vmax=top,
-              interpolation="bilinear")
+    if flat:
+        # no heat image: a uniform tint would look like an answer
+        title = FLAT_NOTE if title is None else f"{title}\n{FLAT_NOTE}"
+    else:
+        top = 1.0 if heatmap.min() >= 0 and heatmap.max() <= 1 else float(heatmap.max())
+        ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=min(0.0, heatmap.min()), vmax=top,
+                  interpolation="bilinear")
     ax.set_axis_off()
     if title is not None:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=9, **({"color": "firebrick"} if flat else {}))
     return ax
 
 
@@ -111,6 +128,10 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
     titles : list of str, default=None
         One title per shown panel; by default the row label, and the
         explained class for Grad-CAM.
+
+    A flat map (``result.flat``; without it, a map whose range is at most
+    1e-3 of its largest value) is not drawn: its panel shows the image alone
+    and says "flat map: no localisation".
 
     Returns
     -------
@@ -146,8 +167,10 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
                              squeeze=False, layout="constrained")
     for ax in axes.ravel()[len(indices):]:
         ax.set_axis_off()
+    flags = result.get("flat")
     for ax, i, title in zip(axes.ravel(), indices, titles):
-        plot_heatmap_overlay(images[i], maps[i], ax=ax, title=title)
+        plot_heatmap_overlay(images[i], maps[i], ax=ax, title=title,
+                             flat=None if flags is None else bool(flags[i]))
     if path is not None:
         fig.savefig(path, format="png", dpi=100)
     return fig

@@ -126,6 +126,36 @@ def test_token_lands_on_its_corner_of_the_image(data, fitted, monkeypatch, tmp_p
         assert (c < W / 8) if corner[1] == 0 else (c >= W - W / 8)
 
 
+def test_uniform_attention_is_flagged_and_not_drawn(data, fitted, monkeypatch):
+    X, _ = data
+    rows = X.iloc[:3]
+    own = cross_attention_maps(fitted, rows)
+    assert not own.flat.any()  # the fitted model's maps are not uniform
+    real = fitted.attention_weights
+
+    def uniform(X):
+        att = real(X)
+        for direction, layers in att.weights.items():
+            if direction.endswith("->us"):
+                for layer in layers:
+                    layer[...] = 1.0 / layer.shape[-1]
+        return att
+
+    monkeypatch.setattr(fitted, "attention_weights", uniform)
+    with pytest.warns(UserWarning, match=r"3 of 3 cross-attention maps are flat.*uniform "
+                                         r"over the 8x8 image tokens"):
+        result = cross_attention_maps(fitted, rows)
+    assert result.flat.tolist() == [True, True, True]
+    np.testing.assert_allclose(result.token_maps, 1 / 64)
+    fig = plot_image_explanations(result)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert [len(ax.get_images()) for ax in panels] == [1, 1, 1]  # the images, no heat
+    assert panels[0].get_title() == f"row {rows.index[0]}\nflat map: no localisation"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def test_queries_of_several_modalities_are_pooled(data):
     X, y = data
     mods = [("us", _image()), ("a", _tabular(TAB[:5])), ("b", _tabular(TAB[5:]))]
