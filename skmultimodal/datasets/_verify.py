@@ -205,13 +205,13 @@ class _DataFile:
                     n_fields = len(row)
                 elif len(row) != n_fields:
                     raise self.error(
-                        f"looks truncated or damaged: line {reader.line_num} has "
-                        f"{len(row)} of the {n_fields} fields of its first "
+                        f"looks truncated or damaged: line {reader.line_num:,} has "
+                        f"{len(row):,} of the {n_fields:,} fields of its first "
                         f"line{expected}"
                     )
         if last[0] and not last[0].endswith(("\n", "\r")):
             raise self.error(
-                f"looks truncated: its last line ({reader.line_num}) ends without "
+                f"looks truncated: its last line ({reader.line_num:,}) ends without "
                 f"a line break{expected}"
             )
 
