@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._base import _check_bool, _check_option, _require_files, get_data_home
+from ._verify import _DataFile
 
 FOLDER = "tcga_brca_pam50genes"
 EXPRESSION_FILE = "TCGA_breast_cancer_ERpositive_vs_ERnegative_PAM50.tsv"
@@ -22,6 +23,23 @@ READER_TASKS = ("pam50", "luminal_vs_basal_her2")
 PATIENT_CHARS = 12  # TCGA-XX-XXXX
 SAMPLE_CHARS = 15  # TCGA-XX-XXXX-01
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+# The PAM50 genes of the expression file: all 50 but ORC6, which it lacks.
+PAM50_GENES = (
+    "ACTR3B", "ANLN", "BAG1", "BCL2", "BIRC5", "BLVRA", "CCNB1", "CCNE1",
+    "CDC20", "CDC6", "CDH3", "CENPF", "CEP55", "CXXC5", "EGFR", "ERBB2",
+    "ESR1", "EXO1", "FGFR4", "FOXA1", "FOXC1", "GPR160", "GRB7", "KIF2C",
+    "KRT14", "KRT17", "KRT5", "MAPT", "MDM2", "MELK", "MIA", "MKI67", "MLPH",
+    "MMP11", "MYBL2", "MYC", "NAT1", "NDC80", "NUF2", "PGR", "PHGDH", "PTTG1",
+    "RRM2", "SFRP1", "SLC39A6", "TMEM45B", "TYMS", "UBE2C", "UBE2T",
+)
+# SHA-256 of the published files known to the loader; other copies are
+# checked for their structure instead.
+EXPRESSION_SHA256 = (
+    "4ee2997509e587921a0ec4c4e6f69986b7a8ba7506689088503b947b8cda5a92",
+)
+CLINICAL_SHA256 = (
+    "39eb3be0fb86e6a577bd2cc01502a7fa5a271e1e1cba294e9dc644ad99580d7f",
+)
 
 # Baseline covariates of the Xena clinical matrix that do not encode the
 # subtype. Left out on purpose: ER/PR/HER2 statuses and every IHC/FISH column
@@ -114,6 +132,12 @@ redistributed openly by UCSC Xena.
   the Xena platform. Nat Biotechnol 38:675-678 (2020).
 """
 
+READER_HOW_TO_GET = (
+    "The UCSC Xena TCGA Breast Cancer (BRCA) cohort (https://xenabrowser.net/"
+    "datapages/?cohort=TCGA%20Breast%20Cancer%20(BRCA)) publishes the HiSeqV2 "
+    "expression matrix and BRCA_clinicalMatrix."
+)
+
 READER_DESCR = """\
 TCGA-BRCA read from files in the UCSC Xena layout (see read_tcga_brca):
 expression genes x samples, clinical matrix keyed by sampleID, PAM50 call
@@ -124,49 +148,67 @@ Biotechnol 38:675-678 (2020).
 """
 
 
-def _read_clinical(path):
+def _read_tsv(source, **kwargs):
+    """Read a tab-separated file after checking that no line is cut short."""
+    source.check_fields(sep="\t")
+    with source.reading():
+        return pd.read_csv(source.path, sep="\t", **kwargs)
+
+
+def _read_clinical(source, required=(SAMPLE_ID, LABEL)):
     """The Xena clinical matrix indexed by its 15-character sampleID."""
-    clinical = pd.read_csv(path, sep="\t", low_memory=False)
-    missing = [c for c in (SAMPLE_ID, LABEL) if c not in clinical.columns]
-    if missing:
-        raise ValueError(
-            f"{Path(path).name} does not have the expected layout: missing "
-            f"columns {missing}; is it the UCSC Xena TCGA-BRCA clinical matrix?"
-        )
+    clinical = _read_tsv(source, low_memory=False)
+    source.check_columns(
+        clinical.columns, required, expected="the UCSC Xena TCGA-BRCA clinical matrix"
+    )
+    source.check_count(len(clinical), 1, unit="samples")
     clinical[SAMPLE_ID] = clinical[SAMPLE_ID].astype(str).str[:SAMPLE_CHARS]
     return clinical.drop_duplicates(SAMPLE_ID).set_index(SAMPLE_ID)
 
 
-def _check_barcodes(barcodes, path):
+def _check_barcodes(barcodes, source):
     barcodes = pd.Index(barcodes).astype(str)
     bad = [
         b for b in barcodes if not (b.startswith("TCGA-") and len(b) >= SAMPLE_CHARS)
     ]
     if bad:
-        raise ValueError(
-            f"{Path(path).name}: the sample names must be TCGA barcodes of at least "
-            f"15 characters (TCGA-XX-XXXX-01...), got {bad[:3]}"
+        raise source.error(
+            f"does not have the expected layout: the sample names must be TCGA "
+            f"barcodes of at least 15 characters (TCGA-XX-XXXX-01...), got {bad[:3]}"
         )
     return np.asarray(barcodes)
 
 
-def _read_er_file(path):
-    """(header barcodes, ER class per column, expression columns x genes)."""
-    raw = pd.read_csv(path, sep="\t", header=None, index_col=0, dtype=str)
-    if raw.shape[0] < 3 or not str(raw.index[1]).startswith("class"):
-        raise ValueError(
-            f"{Path(path).name} does not have the expected layout (row 1 the "
-            f"barcodes, row 2 the class, then one row per gene)"
-        )
-    header = _check_barcodes(raw.iloc[0].to_numpy(), path)
-    er_class = raw.iloc[1].to_numpy().astype(str)
-    unknown = sorted(set(er_class) - set(ER_CLASSES))
-    if unknown:
-        raise ValueError(f"{Path(path).name}: unknown ER classes {unknown}")
-    expression = raw.iloc[2:].T.astype(np.float64).reset_index(drop=True)
-    expression.columns = [str(c) for c in raw.index[2:]]
+def _expression(source, genes_x_samples, allow_missing=True):
+    """Genes x samples strings -> samples x genes float, refusing non-numbers."""
+    expression = source.numeric(
+        genes_x_samples.T.reset_index(drop=True),
+        "expression values",
+        allow_missing=allow_missing,
+    )
+    expression.columns = [str(c) for c in genes_x_samples.index]
     expression.columns.name = None
-    return header, er_class, expression
+    return expression
+
+
+def _read_er_file(source):
+    """(header barcodes, ER class per column, expression columns x genes)."""
+    raw = _read_tsv(source, header=None, index_col=0, dtype=str)
+    if raw.shape[0] < 3 or not str(raw.index[1]).startswith("class"):
+        raise source.error(
+            "does not have the expected layout (row 1 the barcodes, row 2 the "
+            "class, then one row per gene)"
+        )
+    header = _check_barcodes(raw.iloc[0].to_numpy(), source)
+    er_class = raw.iloc[1].to_numpy().astype(str)
+    source.check_values(er_class, ER_CLASSES, "ER classes")
+    missing = [g for g in PAM50_GENES if g not in set(raw.index[2:])]
+    if missing:
+        raise source.error(
+            f"lacks {len(missing)} of the {len(PAM50_GENES)} PAM50 genes it should "
+            f"hold (e.g. {missing[:3]}): it looks truncated"
+        )
+    return header, er_class, _expression(source, raw.iloc[2:], allow_missing=False)
 
 
 def _realign_barcodes(header, er_class, ihc):
@@ -304,7 +346,12 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
     FileNotFoundError
         If a file is missing; the message says where to obtain it.
     ValueError
-        If ``task`` is unknown or a file does not have the expected layout.
+        If ``task`` is unknown, or a file is damaged (a ``DataFileError``,
+        whose message names the file, what was expected and where to obtain
+        it again): empty, a line cut short, not the expected layout, a PAM50
+        gene missing, an expression value that is not a number, or a clinical
+        matrix lacking samples of the expression file. Copies other than the
+        published files the loader knows by checksum are checked this way.
     """
     _check_option(task, "task", TASKS)
     _check_bool(return_X_y, "return_X_y")
@@ -315,11 +362,24 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
         "TCGA-BRCA PAM50",
         how_to_get=HOW_TO_GET,
     )
-    header, er_class, expression = _read_er_file(expression_path)
-    clinical = _read_clinical(clinical_path)
-    if ER_IHC not in clinical.columns:
-        raise ValueError(f"{CLINICAL_FILE} lacks the column {ER_IHC!r}")
-    ihc = clinical[ER_IHC].reindex([b[:SAMPLE_CHARS] for b in header]).to_numpy()
+    header, er_class, expression = _read_er_file(
+        _DataFile(
+            expression_path, "TCGA-BRCA expression file", HOW_TO_GET,
+            sha256=EXPRESSION_SHA256,
+        )
+    )
+    clinical_source = _DataFile(
+        clinical_path, "TCGA-BRCA clinical matrix", HOW_TO_GET, sha256=CLINICAL_SHA256
+    )
+    clinical = _read_clinical(clinical_source, required=(SAMPLE_ID, LABEL, ER_IHC))
+    samples = pd.Index([b[:SAMPLE_CHARS] for b in header])
+    absent = samples.difference(clinical.index)
+    if len(absent):
+        raise clinical_source.error(
+            f"lacks {len(absent):,} of the {len(samples):,} samples of "
+            f"{EXPRESSION_FILE} (e.g. {list(absent[:3])}): it looks truncated"
+        )
+    ihc = clinical[ER_IHC].reindex(samples).to_numpy()
     barcodes = _realign_barcodes(header, er_class, ihc)
 
     known = np.array([b is not None for b in barcodes])
@@ -344,9 +404,10 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
     )
 
 
-def _read_xena_expression(path, genes, sample_types):
+def _read_xena_expression(source, genes, sample_types):
     """Xena genes x samples matrix -> samples (15-char index) x genes, float."""
-    raw = pd.read_csv(path, sep="\t", index_col=0)
+    raw = _read_tsv(source, index_col=0)
+    source.check_count(len(raw), 1, unit="gene rows")
     raw.index = raw.index.astype(str)
     raw = raw[~raw.index.duplicated()]
     if genes is not None:
@@ -354,17 +415,15 @@ def _read_xena_expression(path, genes, sample_types):
         missing = [g for g in genes if g not in raw.index]
         if missing:
             raise ValueError(
-                f"genes not in {Path(path).name}: {missing[:10]}"
+                f"genes not in {source.path.name}: {missing[:10]}"
                 + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
             )
         raw = raw.loc[genes]
-    barcodes = _check_barcodes(raw.columns, path)
-    expression = raw.T.apply(pd.to_numeric, errors="raise").astype(np.float64)
+    barcodes = _check_barcodes(raw.columns, source)
+    expression = _expression(source, raw)
     expression.index = pd.Index([b[:SAMPLE_CHARS] for b in barcodes])
     expression = expression[~expression.index.duplicated()]
     keep = expression.index.str[13:SAMPLE_CHARS].isin(sample_types)
-    expression.columns = [str(c) for c in expression.columns]
-    expression.columns.name = None
     return expression.loc[keep]
 
 
@@ -478,7 +537,9 @@ def read_tcga_brca(
         If a file or ``tiles_dir`` is missing.
     ValueError
         If a file does not have the expected layout, a gene is unknown, no
-        sample has a label, or no tile is found.
+        sample has a label, or no tile is found; a ``DataFileError`` if a
+        file is empty, has a line cut short (or a gzip stream cut short) or
+        holds an expression value that is not a number.
     """
     _check_option(task, "task", READER_TASKS)
     _check_bool(return_X_y, "return_X_y")
@@ -489,8 +550,14 @@ def read_tcga_brca(
         path = Path(path)
         _require_files(path.parent, [path.name], "TCGA-BRCA", from_data_home=False)
 
-    expression = _read_xena_expression(expression_path, genes, sample_types)
-    clinical = _read_clinical(clinical_path)
+    expression = _read_xena_expression(
+        _DataFile(expression_path, "TCGA-BRCA expression file", READER_HOW_TO_GET),
+        genes,
+        sample_types,
+    )
+    clinical = _read_clinical(
+        _DataFile(clinical_path, "TCGA-BRCA clinical matrix", READER_HOW_TO_GET)
+    )
     data, target, target_names, feature_groups, samples = _assemble(
         expression, clinical, task
     )

@@ -3,6 +3,7 @@
 Real-data tests need SKMULTIMODAL_DATA.
 """
 import gzip
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -16,11 +17,19 @@ from skmultimodal.datasets import load_tcga_brca_pam50, read_tcga_brca
 from skmultimodal.datasets._tcga import (
     CLINICAL_COLUMNS,
     CLINICAL_FILE,
+    CLINICAL_SHA256,
     EXPRESSION_FILE,
+    EXPRESSION_SHA256,
+    PAM50_GENES,
     _realign_barcodes,
 )
+from skmultimodal.datasets._verify import DataFileError, _DataFile
 
+from ._damage import cut_mid_line, keep_lines, truncate_bytes
+
+# The loader wants the 49 PAM50 genes of the file; the tests check the first 3.
 GENES = ["NAT1", "ESR1", "ERBB2"]
+GENES += [g for g in PAM50_GENES if g not in GENES]
 # Sample -> (clinical ER IHC status, PAM50 call); S2 and S6 have no ER status.
 SAMPLES = {
     "S0": ("Positive", "LumA"),
@@ -351,3 +360,135 @@ def test_real_genes_predict_the_subtype(pam50):
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     accuracy = cross_val_score(model, X, pam50.target, cv=cv).mean()
     assert accuracy > 0.85  # about 0.5 with the header's pairing (chance level)
+
+
+# --------------------------------------------------------------------------
+# damaged files
+
+
+def _refused(call, path, match):
+    """The DataFileError of ``call``; it names the file and where to get it."""
+    with pytest.raises(DataFileError, match=match) as info:
+        call()
+    message = str(info.value)
+    assert f"'{path}'" in message and "xenabrowser.net" in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        # cut in the line of the 24th gene: the other 26 genes would be lost
+        (lambda p: cut_mid_line(p, 2 + 24), r"line 26 has \d+ of the 8 fields"),
+        (lambda p: keep_lines(p, 2 + 23), "lacks 26 of the 49 PAM50 genes"),
+        (lambda p: cut_mid_line(p, 2 + 49, keep=0.98), "ends without a line break"),
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe"), "Unicode"),
+    ],
+    ids=["cut mid-line", "genes lost", "last value cut", "empty", "garbage"],
+)
+def test_damaged_expression_file(tmp_path, damage, match):
+    folder = _write_pam50_folder(tmp_path)
+    damage(folder / EXPRESSION_FILE)
+    _refused(lambda: load_tcga_brca_pam50(data_home=tmp_path),
+             folder / EXPRESSION_FILE, match)
+
+
+def test_non_numeric_expression(tmp_path):
+    folder = _write_pam50_folder(tmp_path)
+    path = folder / EXPRESSION_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[3].startswith("ESR1\t")
+    lines[3] = lines[3].replace("\t4.1\t", "\t4,1\t")
+    path.write_text("".join(lines))
+    _refused(lambda: load_tcga_brca_pam50(data_home=tmp_path), path,
+             r"not finite numbers among its expression values: 'ESR1'='4,1' \(1 ")
+    lines[3] = lines[3].replace("\t4,1\t", "\t\t")
+    path.write_text("".join(lines))
+    _refused(lambda: load_tcga_brca_pam50(data_home=tmp_path), path,
+             "empty cells or values that are not finite numbers")
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: keep_lines(p, 1), "holds 0 samples, expected at least 1"),
+        (lambda p: keep_lines(p, 4), "lacks 4 of the 7 samples of TCGA_breast"),
+        (lambda p: cut_mid_line(p, 4), r"line 4 has \d+ of the 15 fields"),
+        (lambda p: p.write_text(""), r"is empty \(0 bytes\)"),
+    ],
+    ids=["header only", "samples lost", "cut mid-line", "empty"],
+)
+def test_damaged_clinical_matrix(tmp_path, damage, match):
+    folder = _write_pam50_folder(tmp_path)
+    damage(folder / CLINICAL_FILE)
+    _refused(lambda: load_tcga_brca_pam50(data_home=tmp_path),
+             folder / CLINICAL_FILE, match)
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (truncate_bytes, "EOFError: Compressed file ended"),
+        (lambda p: p.write_bytes(b"sample\tTCGA-A1\n"), "BadGzipFile"),
+        (lambda p: keep_lines(p, 1), "holds 0 gene rows, expected at least 1"),
+        (lambda p: cut_mid_line(p, 3), r"line 3 has \d+ of the 8 fields"),
+    ],
+    ids=["gzip cut", "not gzip", "header only", "cut mid-line"],
+)
+def test_read_tcga_brca_damaged_expression(tmp_path, damage, match):
+    expression_path, clinical_path, _ = _write_xena(tmp_path, gz=True)
+    damage(expression_path)
+    _refused(lambda: read_tcga_brca(expression_path, clinical_path),
+             expression_path, match)
+
+
+def test_read_tcga_brca_damaged_clinical(tmp_path):
+    expression_path, clinical_path, _ = _write_xena(tmp_path)
+    keep_lines(clinical_path, 1)
+    _refused(lambda: read_tcga_brca(expression_path, clinical_path),
+             clinical_path, "holds 0 samples")
+
+
+@pytest.mark.real_data
+def test_real_files_are_known(data_home):
+    folder = data_home / "tcga_brca_pam50genes"
+    assert _DataFile(folder / EXPRESSION_FILE, "", sha256=EXPRESSION_SHA256).is_known()
+    assert _DataFile(folder / CLINICAL_FILE, "", sha256=CLINICAL_SHA256).is_known()
+
+
+@pytest.fixture
+def real_copy(data_home, tmp_path):
+    """A copy of the real folder in tmp_path (files of the loader only)."""
+    folder = tmp_path / "tcga_brca_pam50genes"
+    folder.mkdir()
+    for name in (EXPRESSION_FILE, CLINICAL_FILE):
+        shutil.copyfile(data_home / "tcga_brca_pam50genes" / name, folder / name)
+    return folder
+
+
+@pytest.mark.real_data
+def test_real_copy_of_other_checksum_passes_the_checks(real_copy, tmp_path, pam50):
+    for name in (EXPRESSION_FILE, CLINICAL_FILE):  # CRLF line ends: other bytes
+        path = real_copy / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    bunch = load_tcga_brca_pam50(data_home=tmp_path)
+    pd.testing.assert_frame_equal(bunch.data, pam50.data)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    "name, damage, match",
+    [
+        (EXPRESSION_FILE, lambda p: cut_mid_line(p, 2 + 24, keep=0.3),
+         "line 26 has [0-9,]+ of the 1,037 fields"),
+        (EXPRESSION_FILE, lambda p: keep_lines(p, 2 + 23),
+         "lacks 26 of the 49 PAM50 genes"),
+        (CLINICAL_FILE, lambda p: keep_lines(p, 601),
+         "lacks [0-9,]+ of the 1,036 samples"),
+    ],
+    ids=["expression cut mid-line", "genes lost", "clinical rows lost"],
+)
+def test_real_files_damaged(real_copy, tmp_path, name, damage, match):
+    damage(real_copy / name)
+    _refused(lambda: load_tcga_brca_pam50(data_home=tmp_path), real_copy / name, match)
