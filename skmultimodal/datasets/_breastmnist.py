@@ -1,5 +1,7 @@
 """Loader of BreastMNIST (MedMNIST v2), 28x28 breast ultrasound images."""
 
+import zipfile
+
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
@@ -12,6 +14,7 @@ from ._base import (
     get_data_home,
 )
 from ._fetch import _download_missing
+from ._verify import _DataFile
 
 FOLDER = "breastmnist"
 FILENAME = "breastmnist.npz"
@@ -24,6 +27,10 @@ REMOTE = {
     "url": "https://zenodo.org/records/10519652/files/breastmnist.npz",
     "md5": "750601b1f35ba3300ea97c75c52ff8f6",
 }
+HOW_TO_GET = (
+    f"Delete it and call load_breastmnist with download_if_missing=True to "
+    f"download it again, or download it from {REMOTE['url']} (MD5 {REMOTE['md5']})."
+)
 
 DESCR = """\
 .. _breastmnist_dataset:
@@ -59,19 +66,88 @@ of Al-Dhabyani et al., processed by MedMNIST.
 """
 
 
+def _check_numbers(source, name, array):
+    """Refuse an array that does not hold numbers (strings, objects)."""
+    if array.dtype.kind not in "biuf":
+        raise source.error(
+            f"holds {name} of dtype {array.dtype}, expected numbers: it is not the "
+            f"MedMNIST archive"
+        )
+
+
+def _check_images(source, name, images):
+    """The images as uint8, refusing other than (n, height, width) whole 0..255."""
+    if images.ndim != 3 or not len(images):
+        raise source.error(
+            f"holds {name} of shape {images.shape}, expected (n_images, 28, 28)"
+        )
+    if images.dtype == np.uint8:
+        return images
+    _check_numbers(source, name, images)
+    values = images.astype(np.float64)
+    bad = ~np.isfinite(values) | (values != np.round(values))
+    bad |= (values < 0) | (values > 255)
+    if bad.any():
+        raise source.error(
+            f"holds {name} that are not whole pixel values in 0..255, e.g. "
+            f"{values[bad][:3].tolist()} ({int(bad.sum()):,} pixels in all)"
+        )
+    return values.astype(np.uint8)
+
+
+def _check_labels(source, name, labels, n_images):
+    """The labels as int64, refusing other than one 0 or 1 per image."""
+    labels = labels.reshape(-1)
+    if len(labels) != n_images:
+        raise source.error(
+            f"holds {len(labels)} {name} for {n_images} images: it is damaged"
+        )
+    _check_numbers(source, name, labels)
+    bad = ~np.isin(labels, (0, 1))
+    if bad.any():
+        raise source.error(
+            f"holds {name} {np.unique(labels[bad])[:3].tolist()}, expected 0 "
+            f"(malignant) or 1 (normal/benign)"
+        )
+    return labels.astype(np.int64)
+
+
 def _read_npz(path, splits):
-    """Return (images, labels, split names) of the given splits, concatenated."""
-    with np.load(path) as npz:
-        images = [npz[f"{name}_images"] for name in splits]
-        labels = [npz[f"{name}_labels"].reshape(-1) for name in splits]
+    """Return (images, labels, split names) of the given splits, concatenated.
+
+    The arrays are checked: present, whole pixel values in 0..255 and one
+    0/1 label per image.
+    """
+    source = _DataFile(path, "BreastMNIST file", HOW_TO_GET)
+    keys = [f"{name}_{kind}" for name in splits for kind in ("images", "labels")]
+    if not zipfile.is_zipfile(path):
+        raise source.error(
+            "is empty (0 bytes)"
+            if path.stat().st_size == 0
+            else "is not a complete npz archive (a zip file): it is cut short, "
+            "corrupt or another kind of file"
+        )
+    # ValueError: an array of Python objects, which np.load refuses
+    with source.reading(KeyError, ValueError), np.load(path) as npz:
+        missing = [key for key in keys if key not in npz.files]
+        if missing:
+            raise source.error(
+                f"lacks the arrays {missing} (it holds {sorted(npz.files)}): it "
+                f"is not the complete MedMNIST archive"
+            )
+        arrays = {key: npz[key] for key in keys}
+    images = [
+        _check_images(source, f"{name}_images", arrays[f"{name}_images"])
+        for name in splits
+    ]
+    labels = [
+        _check_labels(source, f"{name}_labels", arrays[f"{name}_labels"], len(img))
+        for name, img in zip(splits, images)
+    ]
     split = np.concatenate(
         [np.full(len(lab), name) for name, lab in zip(splits, labels)]
     )
-    return (
-        np.concatenate(images).astype(np.uint8, copy=False),
-        np.concatenate(labels).astype(np.int64),
-        split,
-    )
+    return np.concatenate(images), np.concatenate(labels), split
 
 
 def load_breastmnist(
@@ -93,7 +169,9 @@ def load_breastmnist(
 
     Read from ``<data_home>/breastmnist/breastmnist.npz``. If the file is
     absent it is downloaded from its official address (Zenodo, 560 kB) and
-    its MD5 checked, unless ``download_if_missing`` is False.
+    its MD5 checked, unless ``download_if_missing`` is False. The arrays
+    read are checked (see Raises), so that a damaged file is refused rather
+    than silently wrapped into uint8 or mislabelled.
 
     Parameters
     ----------
@@ -151,7 +229,11 @@ def load_breastmnist(
     OSError
         If the downloaded file does not have the expected MD5 (it is deleted).
     ValueError
-        If ``split`` is not None, "train", "val" or "test".
+        If ``split`` is not None, "train", "val" or "test", or the file is
+        empty, truncated or corrupt (a ``DataFileError``, whose message names
+        the file, what was expected and how to download it again): not an npz
+        archive, an array missing, pixel values that are not whole numbers in
+        0..255, or labels other than 0 and 1.
     """
     if split is not None:
         _check_option(split, "split", SPLITS)
