@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..data import ImageSource, ImageTransform, check_image_size, resolve_augmentation
-from ..data._io import describe_row, is_missing, is_path
+from ..data._io import IMAGE_SUFFIXES, describe_row, is_missing, is_path
 
 BACKBONE_NAMES = ("simple_cnn", "resnet18", "resnet50")
 ATTENTION_NAMES = (None, "eca", "cbam")
@@ -71,6 +71,32 @@ def check_image_cells(cells, row_labels=None, allow_missing=False, column=None):
             f"{shown}; this estimator needs an image in every row."
         )
     return missing_rows
+
+
+def _is_image_cell(cell):
+    if isinstance(cell, np.ndarray):
+        return cell.ndim >= 2
+    if isinstance(cell, str):
+        return cell.lower().endswith(IMAGE_SUFFIXES)
+    return is_path(cell)
+
+
+def image_columns(frame, n_probe=20):
+    """Columns of ``frame`` holding images: arrays or image file paths.
+
+    Only object and string columns are probed, on their first ``n_probe``
+    non-missing cells.
+    """
+    found = []
+    for i, col in enumerate(frame.columns):
+        s = frame.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        probe = s.dropna().head(n_probe) if s.dtype != object else pd.Series(
+            [c for c in s.head(10 * n_probe) if not is_missing(c)][:n_probe], dtype=object)
+        if len(probe) and any(_is_image_cell(c) for c in probe):
+            found.append(col)
+    return found
 
 
 class ImageModality(BaseEstimator):

@@ -1,5 +1,7 @@
 """TabularModality: a group of table columns, its preprocessing and its encoder."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -9,9 +11,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._image import check_column_present
+from ._image import check_column_present, image_columns
 
 _IMPUTE = (None, "mean", "median", "most_frequent")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def as_frame(X, what="X"):
@@ -154,6 +157,16 @@ class TabularModality(TransformerMixin, BaseEstimator):
                 f"Infinite values in column(s) {cols} at rows "
                 f"{_rows(numeric.index, inf.any(axis=1))}."
             )
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > _FLOAT32_MAX
+        if huge.any():
+            cols = list(numeric.columns[huge.any(axis=0)])
+            raise ValueError(
+                f"Values too large for float32, the network's dtype (|x| > "
+                f"{_FLOAT32_MAX:.3g}), in column(s) {cols} at rows "
+                f"{_rows(numeric.index, huge.any(axis=1))}. Rescale the column(s) "
+                "(e.g. take logarithms) or check for a data-entry error."
+            )
         nan = np.isnan(values)
         if nan.any() and self.impute is None:
             cols = list(numeric.columns[nan.any(axis=0)])
@@ -168,12 +181,30 @@ class TabularModality(TransformerMixin, BaseEstimator):
         columns = self.columns_ if hasattr(self, "columns_") else self._columns(X)
         return self._block(X, columns).isna().all(axis=1).to_numpy()
 
-    def _columns(self, X):
+    def _columns(self, X, warn=False):
+        frame = as_frame(X)
         if self.columns is None:
-            return list(as_frame(X).columns)
-        if isinstance(self.columns, (str, int)):
-            return [self.columns]
-        return list(self.columns)
+            images = image_columns(frame)
+            if images and warn:
+                warnings.warn(
+                    f"TabularModality(columns=None) leaves out column(s) {images}: "
+                    "they hold images (arrays or image file paths), which are not "
+                    "tabular features. Pass columns=[...] to silence this warning.",
+                    UserWarning,
+                )
+            return [c for c in frame.columns if c not in images]
+        columns = [self.columns] if isinstance(self.columns, (str, int)) else list(
+            self.columns)
+        if not columns:
+            raise ValueError("A tabular modality needs at least one column; got columns=[].")
+        images = image_columns(frame[[c for c in columns if c in frame.columns]])
+        if images:
+            raise ValueError(
+                f"Column(s) {images} hold images (arrays or image file paths) and "
+                "cannot be tabular features; give them to an ImageModality or an "
+                "image estimator instead."
+            )
+        return columns
 
     def _prepare(self, block):
         numeric = self._numeric(block)
@@ -195,9 +226,11 @@ class TabularModality(TransformerMixin, BaseEstimator):
         """
         if self.impute not in _IMPUTE:
             raise ValueError(f"impute={self.impute!r} must be one of {list(_IMPUTE)}.")
-        columns = self._columns(X)
+        columns = self._columns(X, warn=True)
         if not columns:
-            raise ValueError("A tabular modality needs at least one column.")
+            raise ValueError(
+                "A tabular modality needs at least one column; X has no tabular "
+                "column (only images, or no columns at all).")
         if len(set(map(str, columns))) != len(columns):
             raise ValueError(f"Columns are listed more than once: {columns}")
         block = self._block(X, columns)
@@ -234,7 +267,19 @@ class TabularModality(TransformerMixin, BaseEstimator):
         out = np.zeros((len(block), self.n_features_out_), dtype=np.float32)
         keep = np.ones(len(block), bool) if skip_rows is None else ~np.asarray(skip_rows)
         if keep.any():
-            out[keep] = self.preprocessor_.transform(self._prepare(block[keep]))
+            values = np.asarray(self.preprocessor_.transform(self._prepare(block[keep])),
+                                dtype=np.float64)
+            out[keep] = values
+            bad = ~np.isfinite(out)
+            if bad.any():
+                names = self.get_feature_names_out()
+                raise ValueError(
+                    f"Preprocessing gave values that are not finite in float32 for "
+                    f"feature(s) {list(names[bad.any(axis=0)][:10])} at rows "
+                    f"{_rows(block.index, bad.any(axis=1))}: the column(s) hold "
+                    "values too far from the training data (or a training column "
+                    "of extreme spread). Rescale them or check for data-entry errors."
+                )
         return out
 
     def get_feature_names_out(self, input_features=None):

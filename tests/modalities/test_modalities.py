@@ -61,3 +61,54 @@ def test_tabular_modality_errors():
         TabularModality(impute="knn").fit(X)
     with pytest.raises(ValueError, match="more than once"):
         TabularModality(["a", "a"]).fit(X)
+
+
+# -- columns holding images are never tabular features ------------------------
+def _frame_with_images(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
+    return pd.DataFrame({
+        "age": [50.0, 61.0, 47.0, 70.0],
+        "image": [np.zeros((4, 4))] * 4,
+        "path": [str(tmp_path / "a.png")] * 4,
+        "site": ["x", "y", "x", "y"],
+    })
+
+
+def test_columns_none_leaves_out_image_columns_with_a_warning(tmp_path):
+    X = _frame_with_images(tmp_path)
+    with pytest.warns(UserWarning, match=r"leaves out column\(s\) \['image', 'path'\]"):
+        mod = TabularModality().fit(X)
+    assert mod.columns_ == ["age", "site"]
+    assert mod.categorical_columns_ == ["site"]
+    assert mod.transform(X).shape == (4, 3)
+
+
+def test_listed_image_column_is_refused(tmp_path):
+    X = _frame_with_images(tmp_path)
+    with pytest.raises(ValueError, match=r"\['image'\] hold images"):
+        TabularModality(["age", "image"]).fit(X)
+
+
+def test_empty_column_list_says_so():
+    with pytest.raises(ValueError, match=r"at least one column; got columns=\[\]"):
+        TabularModality([]).fit(pd.DataFrame({"a": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match=r"at least one column; got columns=\[\]"):
+        TabularModality([]).missing_rows(pd.DataFrame({"a": [1.0, 2.0]}))
+
+
+def test_values_beyond_float32_are_refused_with_column_and_row():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1e200, 2.0, 3.0]},
+                     index=["p1", "p2", "p3", "p4"])
+    with pytest.raises(ValueError, match=r"too large for float32.*\['b'\] at rows \['p2'\]"):
+        TabularModality().fit(X)
+    fitted = TabularModality().fit(X.assign(b=[0.0, 1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"too large for float32.*\['a'\] at rows \['p3'\]"):
+        fitted.transform(X.assign(a=[1.0, 2.0, -1e300, 4.0], b=0.0))
+    # within float32, but so far from a training column of tiny spread that
+    # the standardised value overflows float32
+    tiny = TabularModality().fit(X.assign(a=[0.0, 1e-6, 2e-6, 3e-6], b=0.0))
+    with pytest.raises(ValueError, match=r"not finite in float32 for feature\(s\) "
+                                         r"\['numeric__a'\] at rows \['p3'\]"):
+        tiny.transform(X.assign(a=[0.0, 0.0, 1e33, 0.0], b=0.0))

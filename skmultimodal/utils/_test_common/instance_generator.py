@@ -13,13 +13,18 @@ from ...modalities import ImageModality, TabularModality
 
 from ..discovery import all_estimators
 
-# Enough epochs for scikit-learn's accuracy checks on small blobs.
+# Enough epochs for scikit-learn's accuracy checks on small blobs. The image
+# estimators read scikit-learn's feature vectors as images one pixel high:
+# they state the range of those values, as a user must for images that are
+# not uint8/uint16 or floats in [0, 1].
+_CHECK_RANGE = (-20.0, 20.0)
 INIT_PARAMS = {
     "ImageClassifier": dict(
         backbone="simple_cnn", image_size=8, max_epochs=30, batch_size=32, lr=1e-2,
-        random_state=0, device="cpu",
+        intensity_range=_CHECK_RANGE, random_state=0, device="cpu",
     ),
-    "ImageEmbedder": dict(backbone="simple_cnn", image_size=8, random_state=0, device="cpu"),
+    "ImageEmbedder": dict(backbone="simple_cnn", image_size=8, intensity_range=_CHECK_RANGE,
+                          random_state=0, device="cpu"),
     "TabularMLPClassifier": dict(
         hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, lr=1e-2, random_state=0,
         device="cpu",
@@ -39,7 +44,7 @@ INIT_PARAMS = {
     "LateFusionClassifier": dict(estimators=[("tab", LogisticRegression(), None)]),
     "DeepFeatureExtractor": dict(
         image_columns=None, backbone="simple_cnn", image_size=8,
-        encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0, device="cpu",
+        intensity_range=_CHECK_RANGE, encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0, device="cpu",
     ),
 }
 
