@@ -7,12 +7,14 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._base import _check_bool, _require_files, get_data_home
+from ._verify import _check_png_files, _DataFile
 
 FOLDER = "breast_lesions_usg"
 FILENAME = "BrEaST-Lesions-USG-clinical-data-Dec-15-2023.xlsx"
 # Folder of the PNG files: "images" in the shared copy, the TCIA name otherwise.
 IMAGE_FOLDERS = ("images", "BrEaST-Lesions_USG-images_and_masks")
 TARGET_NAMES = np.array(["benign", "malignant"])
+CLASSES = ("benign", "malignant", "normal")  # the values of the label column
 NOT_AVAILABLE = "not available"
 
 # Leakage-free clinical columns: recorded before and independently of the
@@ -113,21 +115,32 @@ DOI 10.7937/9WKK-Q141 (version of 15 December 2023).
 
 
 def _read_table(path):
-    """Read sheet 1 of the xlsx, checking its columns."""
-    table = pd.read_excel(path, sheet_name=0, engine="openpyxl")
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{FILENAME} does not have the expected layout: missing columns "
-            f"{missing}; is it the BrEaST-Lesions-USG clinical-data table?"
-        )
+    """Read sheet 1 of the xlsx, checking its columns and values.
+
+    Returns the table with ``Age`` as float (NaN where not available).
+    """
+    source = _DataFile(path, "BrEaST-Lesions-USG clinical table", HOW_TO_GET)
+    # KeyError, SyntaxError (XML ParseError), ValueError: damaged xlsx members
+    with source.reading(KeyError, SyntaxError, ValueError):
+        table = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    source.check_columns(
+        table.columns,
+        REQUIRED_COLUMNS,
+        expected="the BrEaST-Lesions-USG clinical-data table",
+    )
+    source.check_count(len(table), 1, unit="cases")
+    source.check_values(table[LABEL], CLASSES, f"classes in {LABEL!r}")
+    for column, what, integer in (
+        ("CaseID", "case ids", True),
+        ("Pixel_size", "pixel sizes", False),
+    ):
+        table[column] = source.numeric(
+            table[[column]], what, allow_missing=False, integer=integer
+        )[column]
+    age = table["Age"]
+    not_available = age.astype("string").str.strip().str.lower() == NOT_AVAILABLE
+    table["Age"] = source.numeric(age.mask(not_available).to_frame(), "ages")["Age"]
     return table
-
-
-def _age_as_float(age):
-    """'not available' -> NaN, numbers -> float; anything else is an error."""
-    age = age.mask(age.astype("string").str.strip().str.lower() == NOT_AVAILABLE)
-    return pd.to_numeric(age, errors="raise").astype(np.float64)
 
 
 def _image_folder(folder):
@@ -207,8 +220,12 @@ def load_breast_lesions_usg(
         If the xlsx file or any image or mask it names is missing; the message
         names the files and where to obtain them.
     ValueError
-        If the xlsx file does not have the expected columns, or an argument
-        is invalid.
+        If an argument is invalid, or a file is damaged (a ``DataFileError``,
+        whose message names the file, what was expected and where to obtain
+        it again): the xlsx file is empty, corrupt, lacks the expected columns
+        or holds unexpected values (an unknown class, an age that is neither a
+        number nor 'not available'), or an image or mask is not a complete PNG
+        file.
     """
     include_birads = _check_bool(include_birads, "include_birads")
     _check_bool(return_X_y, "return_X_y")
@@ -228,12 +245,13 @@ def load_breast_lesions_usg(
         None if pd.isna(name) else f"{images}/{name}"
         for name in table["Mask_tumor_filename"]
     ]
-    _require_files(
+    image_paths = _require_files(
         folder,
         image_names + [name for name in mask_names if name is not None],
         "BrEaST-Lesions-USG",
         how_to_get=HOW_TO_GET,
     )
+    _check_png_files(image_paths, "BrEaST-Lesions-USG image", HOW_TO_GET)
     root = folder.resolve()
     data = pd.DataFrame(
         {
@@ -244,7 +262,6 @@ def load_breast_lesions_usg(
         }
     )
     clinical = table[list(CLINICAL_COLUMNS)].copy()
-    clinical["Age"] = _age_as_float(clinical["Age"])
     data = pd.concat([data, clinical], axis=1)
     feature_groups = {"image": ["image_path"], "clinical": list(CLINICAL_COLUMNS)}
 

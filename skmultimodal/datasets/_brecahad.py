@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from sklearn.utils import Bunch
 
 from ._base import _check_bool, _check_int, _check_names, _check_option, _object_column
+from ._verify import _DataFile
 
 ANNOTATION_CLASSES = (
     "mitosis",
@@ -99,7 +99,9 @@ def _pairs(root):
 
 def _points(path, classes):
     """(class, x, y) of the annotated points, x and y normalised to [0, 1]."""
-    with open(path, encoding="utf-8") as f:
+    source = _DataFile(path, "BreCaHAD annotation file", HOW_TO_GET)
+    # JSONDecodeError: a file cut short or not JSON
+    with source.reading(json.JSONDecodeError), open(path, encoding="utf-8") as f:
         annotation = json.load(f)
     if not isinstance(annotation, dict):
         raise ValueError(f"{path.name}: expected a JSON object of class -> points")
@@ -186,7 +188,11 @@ def read_brecahad(
         If ``root/images`` or ``root/groundTruth`` is missing, holds no
         annotation, or an annotation has no image.
     ValueError
-        If an argument is invalid or an annotation is malformed.
+        If an argument is invalid or an annotation is malformed, or a file is
+        damaged (a ``DataFileError``, whose message names the file and where
+        to obtain the data again): an annotation that is not JSON or is cut
+        short, an image that cannot be decoded, is truncated or exceeds PIL's
+        decompression-bomb limit.
     """
     patch_size = _check_int(patch_size, "patch_size", min_value=2)
     classes = _check_names(classes, "classes", ANNOTATION_CLASSES)
@@ -200,8 +206,7 @@ def read_brecahad(
         points = _points(annotation_path, classes)
         if not points:
             continue
-        with Image.open(image_path) as image:
-            pixels = np.asarray(image.convert("RGB"))
+        pixels = _DataFile(image_path, "BreCaHAD image", HOW_TO_GET).read_rgb()
         height, width = pixels.shape[:2]
         if half >= min(height, width):
             raise ValueError(

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._base import _check_bool, _check_names, get_data_home
+from ._verify import _check_png_files
 
 FOLDER = "busi_256"
 CLASSES = ("benign", "malignant", "normal")
@@ -101,8 +102,10 @@ def load_busi(*, data_home=None, classes=CLASSES, return_X_y=False):
     =================   ======================================
 
     Read from ``<data_home>/busi_256/{benign,malignant,normal}/``; nothing
-    is downloaded. BUSI contains near-duplicate images and no patient
-    identifiers, so no split can fully prevent leakage (see ``DESCR``).
+    is downloaded. Each image is checked to be a complete PNG file (its
+    signature and final chunk), so that a partly copied folder is refused.
+    BUSI contains near-duplicate images and no patient identifiers, so no
+    split can fully prevent leakage (see ``DESCR``).
 
     Parameters
     ----------
@@ -144,12 +147,16 @@ def load_busi(*, data_home=None, classes=CLASSES, return_X_y=False):
     FileNotFoundError
         If a class folder is missing or holds no image.
     ValueError
-        If ``classes`` is empty, repeats a name or names an unknown class.
+        If ``classes`` is empty, repeats a name or names an unknown class, or
+        an image is empty, not a PNG file or cut short (a ``DataFileError``,
+        whose message names the file and where to obtain the data again).
     """
     classes = _check_names(classes, "classes", CLASSES)
     _check_bool(return_X_y, "return_X_y")
     folder = get_data_home(data_home) / FOLDER
     listed = [(name, _list_images(folder, name)) for name in classes]
+    for _, class_paths in listed:
+        _check_png_files(class_paths, "BUSI image", HOW_TO_GET)
 
     paths = [path.resolve() for _, class_paths in listed for path in class_paths]
     target = np.array(

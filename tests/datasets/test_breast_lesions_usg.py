@@ -12,6 +12,9 @@ from skmultimodal.datasets._breast_lesions_usg import (
     CLINICAL_COLUMNS,
     FILENAME,
 )
+from skmultimodal.datasets._verify import DataFileError
+
+from ._damage import png_bytes, truncate_bytes
 
 LEAKING = {"Diagnosis", "Verification", "Classification", *BIRADS_COLUMNS}
 ROWS = [
@@ -62,7 +65,7 @@ def _write_lesions(home, image_folder="images", skip=()):
     for case, *_, mask in ROWS:
         for name in (f"case{case:03d}.png", mask):
             if name and name not in skip:
-                (folder / image_folder / name).write_bytes(b"png")
+                (folder / image_folder / name).write_bytes(png_bytes())
     return folder
 
 
@@ -209,3 +212,71 @@ def test_real_birads_warns_and_leaks(data_home):
     assert categories.loc[["2", "3"], 1].sum() == 0
     assert categories.loc[["2", "3"], 0].sum() == 67
     assert set(full.data["BIRADS"]) == {"2", "3", "4a", "4b", "4c", "5"}
+
+
+# --------------------------------------------------------------------------
+# damaged files
+
+
+def _refused(home, path, match):
+    """The DataFileError of the loader; it names the file and the source."""
+    with pytest.raises(DataFileError, match=match) as info:
+        load_breast_lesions_usg(data_home=home)
+    message = str(info.value)
+    assert f"'{path}'" in message and "10.7937/9WKK-Q141" in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (truncate_bytes, "BadZipFile"),
+        (lambda p: p.write_text("CaseID,Age\n1,50\n"), "BadZipFile"),
+    ],
+    ids=["empty", "cut short", "a CSV"],
+)
+def test_damaged_table(tmp_path, damage, match):
+    folder = _write_lesions(tmp_path)
+    damage(folder / FILENAME)
+    _refused(tmp_path, folder / FILENAME, match)
+
+
+@pytest.mark.parametrize(
+    "column, value, match",
+    [
+        ("Classification", "malignnt", "unexpected classes in 'Classification' "
+                                       "'malignnt'"),
+        ("CaseID", None, "empty cells .* among its case ids"),
+        ("Pixel_size", "0,01", "among its pixel sizes: 'Pixel_size'='0,01'"),
+        ("Age", "about 50", "among its ages: 'Age'='about 50'"),
+    ],
+)
+def test_bad_values(tmp_path, column, value, match):
+    folder = _write_lesions(tmp_path)
+    table = pd.read_excel(folder / FILENAME).astype({column: object})
+    table.loc[1, column] = value
+    table.to_excel(folder / FILENAME, index=False)
+    _refused(tmp_path, folder / FILENAME, match)
+
+
+def test_header_only_table(tmp_path):
+    folder = _write_lesions(tmp_path)
+    pd.read_excel(folder / FILENAME).iloc[:0].to_excel(folder / FILENAME, index=False)
+    _refused(tmp_path, folder / FILENAME, "holds 0 cases, expected at least 1")
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(png_bytes((64, 64))[:-30]), "lacks its final IEND"),
+        (lambda p: p.write_bytes(b"<html>404</html>"), "is not a PNG file"),
+    ],
+    ids=["empty", "cut short", "not a PNG"],
+)
+def test_damaged_image(tmp_path, damage, match):
+    folder = _write_lesions(tmp_path)
+    path = folder / "images" / "case004_tumor.png"
+    damage(path)
+    _refused(tmp_path, path, match)

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from skmultimodal.datasets import read_brecahad
+from skmultimodal.datasets._verify import DataFileError
 
 WIDTH, HEIGHT = 40, 30
 
@@ -121,3 +122,48 @@ def test_layout_errors(tmp_path):
     root = _write_brecahad(tmp_path / "d", {})
     with pytest.raises(FileNotFoundError, match="No annotation file"):
         read_brecahad(root)
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:200]), "image file is truncated"),
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(b"<html>404</html>"), "UnidentifiedImageError"),
+    ],
+    ids=["cut short", "empty", "not an image"],
+)
+def test_damaged_image_is_named(root, damage, match):
+    path = root / "images" / "Case_1-02.tif"
+    damage(path)
+    with pytest.raises(DataFileError, match=match) as info:
+        read_brecahad(root, patch_size=8)
+    assert f"BreCaHAD image '{path}'" in str(info.value)
+    assert "figshare.com" in str(info.value)
+
+
+def test_decompression_bomb_is_named(root, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DataFileError, match="larger than PIL's limit") as info:
+        read_brecahad(root, patch_size=8)
+    assert f"'{root / 'images' / 'Case_1-01.tif'}'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ('{"tumor": [{"x": 0.5, "y"', "JSONDecodeError"),
+        ("", r"is empty \(0 bytes\)"),
+        (b"\xff\xfe{}", "UnicodeDecodeError"),
+    ],
+    ids=["cut short", "empty", "not UTF-8"],
+)
+def test_damaged_annotation_is_named(root, content, match):
+    path = root / "groundTruth" / "Case_1-02.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(DataFileError, match=match) as info:
+        read_brecahad(root, patch_size=8)
+    assert f"BreCaHAD annotation file '{path}'" in str(info.value)

@@ -6,18 +6,22 @@ import pytest
 from PIL import Image
 
 from skmultimodal.datasets import load_busi
+from skmultimodal.datasets._verify import DataFileError
+
+from ._damage import png_bytes
 
 
 def _write_busi(home, with_masks=False):
     folder = home / "busi_256"
     names = {"benign": [1, 2, 10], "malignant": [1, 3], "normal": [7]}
+    png = png_bytes()
     for label, numbers in names.items():
         (folder / label).mkdir(parents=True)
         for n in numbers:
-            (folder / label / f"{label} ({n}).png").write_bytes(b"png")
+            (folder / label / f"{label} ({n}).png").write_bytes(png)
             if with_masks:
-                (folder / label / f"{label} ({n})_mask.png").write_bytes(b"png")
-                (folder / label / f"{label} ({n})_mask_1.png").write_bytes(b"png")
+                (folder / label / f"{label} ({n})_mask.png").write_bytes(png)
+                (folder / label / f"{label} ({n})_mask_1.png").write_bytes(png)
     (folder / "benign" / "notes.txt").write_text("not an image")
     return folder
 
@@ -116,3 +120,23 @@ def test_real_lesion_task(data_home):
         data_home=data_home, classes=("benign", "malignant"), return_X_y=True
     )
     assert len(X) == 647 and (y == "malignant").sum() == 210
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(png_bytes((64, 64))[:-30]), "lacks its final IEND"),
+        (lambda p: p.write_bytes(b"\xff\xd8\xff\xe0 a JPEG"), "is not a PNG file"),
+    ],
+    ids=["empty", "cut short", "not a PNG"],
+)
+def test_damaged_image_is_named(tmp_path, damage, match):
+    folder = _write_busi(tmp_path)
+    path = folder / "malignant" / "malignant (3).png"
+    damage(path)
+    with pytest.raises(DataFileError, match=match) as info:
+        load_busi(data_home=tmp_path)
+    message = str(info.value)
+    assert f"BUSI image '{path}'" in message and "kaggle.com" in message
+    assert len(load_busi(data_home=tmp_path, classes="benign").target) == 3
