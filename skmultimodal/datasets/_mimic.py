@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import _check_int, _require_files
+from ._verify import _DataFile
 
 FILES = (
     "patients.csv.gz",
@@ -45,15 +46,27 @@ LAB_ITEMIDS = (
 )
 
 
+def _source(path):
+    return _DataFile(path, "MIMIC-IV table", HOW_TO_GET)
+
+
 def _read(path, columns, **kwargs):
-    """Read ``columns`` of a table, checking first that the header has them."""
-    header = pd.read_csv(path, nrows=0).columns
+    """Read ``columns`` of a table, checking first that the header has them.
+
+    A damaged file (empty, truncated gzip stream, ...) raises a
+    ``DataFileError`` naming it; with ``chunksize`` the chunks are read lazily,
+    so the caller iterates them inside ``_source(path).reading()``.
+    """
+    source = _source(path)
+    with source.reading():
+        header = pd.read_csv(path, nrows=0).columns
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(
             f"{Path(path).name} does not have the MIMIC-IV columns {missing}"
         )
-    return pd.read_csv(path, usecols=list(columns), **kwargs)
+    with source.reading():
+        return pd.read_csv(path, usecols=list(columns), **kwargs)
 
 
 def _slug(label):
@@ -77,12 +90,13 @@ def _last_lab_values(path, itemids, chunksize):
     """Last non-missing valuenum (by charttime) per (subject_id, itemid)."""
     columns = ["subject_id", "itemid", "charttime", "valuenum"]
     last = []
-    for chunk in _read(path, columns, chunksize=chunksize):
-        chunk = chunk[chunk["itemid"].isin(itemids) & chunk["valuenum"].notna()]
-        chunk = chunk.assign(charttime=pd.to_datetime(chunk["charttime"]))
-        last.append(chunk)
-        if len(last) > 1:  # keep memory bounded by the number of patients
-            last = [_keep_last(pd.concat(last, ignore_index=True))]
+    with _source(path).reading():
+        for chunk in _read(path, columns, chunksize=chunksize):
+            chunk = chunk[chunk["itemid"].isin(itemids) & chunk["valuenum"].notna()]
+            chunk = chunk.assign(charttime=pd.to_datetime(chunk["charttime"]))
+            last.append(chunk)
+            if len(last) > 1:  # keep memory bounded by the number of patients
+                last = [_keep_last(pd.concat(last, ignore_index=True))]
     if not last:
         return pd.DataFrame(columns=columns)
     return _keep_last(pd.concat(last, ignore_index=True))
@@ -134,7 +148,10 @@ def mimic_iv_patient_table(
     FileNotFoundError
         If a table is missing.
     ValueError
-        If a table lacks a MIMIC-IV column or an itemid is unknown.
+        If a table lacks a MIMIC-IV column or an itemid is unknown, or a table
+        is damaged (a ``DataFileError``, whose message names the file and
+        where to obtain MIMIC-IV again): empty, a truncated or corrupt gzip
+        stream, a malformed row, or a patients table without rows.
 
     Notes
     -----
@@ -154,6 +171,7 @@ def mimic_iv_patient_table(
     patients = _read(
         patients_path, ["subject_id", "gender", "anchor_age", "anchor_year"]
     )
+    _source(patients_path).check_count(len(patients), 1, unit="patients")
     table = patients.sort_values("subject_id").reset_index(drop=True)
     subjects = table["subject_id"]
 

@@ -4,6 +4,9 @@ import pandas as pd
 import pytest
 
 from skmultimodal.datasets import mimic_iv_patient_table
+from skmultimodal.datasets._verify import DataFileError
+
+from ._damage import keep_lines, truncate_bytes, write_text
 
 
 def _write(folder, name, frame):
@@ -125,3 +128,39 @@ def test_errors(hosp, tmp_path):
         _write(folder, f"{name}.csv.gz", pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="MIMIC-IV columns"):
         mimic_iv_patient_table(folder)
+
+
+@pytest.mark.parametrize(
+    "name, damage, match",
+    [
+        ("patients.csv.gz", lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        ("admissions.csv.gz", truncate_bytes, "EOFError|BadGzipFile"),
+        ("diagnoses_icd.csv.gz", lambda p: p.write_bytes(b"subject_id,"),
+         "BadGzipFile"),
+        ("d_labitems.csv.gz", lambda p: write_text(p, ""), "holds no data"),
+        ("patients.csv.gz", lambda p: keep_lines(p, 1),
+         "holds 0 patients, expected at least 1"),
+    ],
+    ids=["empty", "gzip cut", "not gzip", "empty text", "header only"],
+)
+def test_damaged_tables_are_named(hosp, name, damage, match):
+    damage(hosp / name)
+    with pytest.raises(DataFileError, match=match) as info:
+        mimic_iv_patient_table(hosp)
+    message = str(info.value)
+    assert f"MIMIC-IV table '{hosp / name}'" in message and "physionet.org" in message
+
+
+def test_labevents_cut_short_while_read_in_chunks(hosp):
+    rng = np.random.default_rng(0)
+    n = 20_000
+    _write(hosp, "labevents.csv.gz", pd.DataFrame({
+        "subject_id": rng.choice([10000032, 10000001], n),
+        "itemid": 50912,
+        "charttime": "2182-05-06 20:00:00",
+        "valuenum": rng.normal(size=n).round(6),
+    }))
+    truncate_bytes(hosp / "labevents.csv.gz", 0.8)
+    with pytest.raises(DataFileError, match="EOFError") as info:
+        mimic_iv_patient_table(hosp, lab_itemids=[50912], chunksize=1000)
+    assert "labevents.csv.gz" in str(info.value)
