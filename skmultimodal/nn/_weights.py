@@ -3,6 +3,7 @@ import math
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,6 +26,8 @@ _PREFIXES = ("module.", "backbone.")
 _NAME_RE = re.compile(r"^(\w+_Weights\.)?\w+$")
 #: How many keys an error message lists.
 _SHOW = 5
+#: The reason inside torch's message for a file that weights_only=True refuses.
+_UNPICKLER_REASON = re.compile(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", re.DOTALL)
 
 
 def _weights_enum(arch):
@@ -124,6 +127,40 @@ def _load_hub(weights):
         ) from err
 
 
+def _check_finite(state_dict, source):
+    """Refuse a state dict holding NaN or infinite values."""
+    bad = [
+        key for key, value in state_dict.items()
+        if (value.is_floating_point() or value.is_complex())
+        and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        more = f" ... ({len(bad)} in all)" if len(bad) > _SHOW else ""
+        raise ValueError(
+            f"{source} holds NaN or infinite values in {bad[:_SHOW]}{more}: the weights "
+            "are corrupt or come from a diverged training run; save them again from a "
+            "model whose parameters are finite"
+        )
+
+
+def _read_problem(path, err):
+    """What an exception of ``torch.load`` says about the file ``path``."""
+    if path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    if isinstance(err, pickle.UnpicklingError):
+        # torch wraps the unpickler's reason in paragraphs of advice
+        reason = _UNPICKLER_REASON.search(str(err))
+        reason = reason.group(1) if reason else str(err).strip().splitlines()[0]
+        return (
+            "is not a state dict that torch.load can read with weights_only=True "
+            f"({reason.split('. ')[0]})"
+        )
+    return (
+        "is truncated or corrupt, or not a file saved with torch.save "
+        f"({type(err).__name__}: {err or 'no further detail'})"
+    )
+
+
 def _unwrap(obj, source):
     if not isinstance(obj, Mapping):
         raise ValueError(
@@ -140,6 +177,7 @@ def _unwrap(obj, source):
         raise ValueError(
             f"{source} is not a state dict: entries {bad[:_SHOW]} are not tensors keyed by name"
         )
+    _check_finite(state_dict, source)
     stripped = True
     while stripped and state_dict:
         stripped = False
@@ -172,18 +210,30 @@ def load_state_dict_file(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file does not hold a state dict (for example a whole pickled
-        module, which ``weights_only=True`` refuses).
+        If the file is empty or truncated, cannot be read with
+        ``weights_only=True`` (for example a whole pickled module), does not
+        hold a state dict, or holds NaN or infinite values; the message names
+        the file (and the first offending keys).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {str(path)!r}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
+    except (
+        EOFError,
+        RuntimeError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+    ) as err:
+        if isinstance(err, (FileNotFoundError, PermissionError)):
+            raise
         raise ValueError(
-            f"{str(path)!r} could not be read as a state dict with weights_only=True "
-            f"({err}); save weights with torch.save(model.state_dict(), path)"
+            f"weights file {str(path)!r} {_read_problem(path, err)}; copy the file "
+            "again, or save weights with torch.save(model.state_dict(), path)"
         ) from err
     return _unwrap(obj, repr(str(path)))
 
@@ -288,8 +338,10 @@ def load_weights(model, weights):
     Raises
     ------
     ValueError
-        If the weights are unknown for the architecture, or keys are missing,
-        unexpected or of other shapes (the message names some).
+        If the weights are unknown for the architecture, keys are missing,
+        unexpected or of other shapes (the message names some), the file is
+        empty, truncated or not a state dict, or a tensor holds NaN or
+        infinite values.
     FileNotFoundError
         If a path does not name an existing file.
     RuntimeError

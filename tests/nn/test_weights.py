@@ -1,4 +1,5 @@
 import os
+import re
 import urllib.error
 from pathlib import Path
 from types import SimpleNamespace
@@ -274,3 +275,67 @@ def test_load_weights_in_place(tv_state):
     assert load_weights(bb, tv_state) is bb
     assert_state_equal(bb, _without_fc(tv_state))
     assert load_weights(bb, None) is bb
+
+
+def _saved(tmp_path, state=None):
+    path = tmp_path / "weights.pt"
+    torch.save(state if state is not None else {"a": torch.ones(2, 3)}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: p.write_bytes(b""), r"is empty \(0 bytes\)"),
+        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+         "is truncated or corrupt"),
+        (lambda p: p.write_bytes(p.read_bytes()[:-40]), "is truncated or corrupt"),
+        (lambda p: p.write_bytes(b"\x80\x02garbage" * 20),
+         "is not a state dict that torch.load can read with weights_only=True"),
+        (lambda p: p.write_bytes(b"hello\n" * 20), "is truncated or corrupt"),
+    ],
+    ids=["empty", "half", "end cut", "garbage pickle", "text"],
+)
+def test_damaged_weights_file(tmp_path, damage, match):
+    path = _saved(tmp_path)
+    damage(path)
+    for load in (load_state_dict_file, lambda p: get_backbone("resnet18", weights=p)):
+        with pytest.raises(ValueError, match=match) as info:
+            load(path)
+        assert repr(str(path)) in str(info.value)
+        assert "torch.save(model.state_dict(), path)" in str(info.value)
+
+
+def test_legacy_format_cut_short(tmp_path):
+    path = tmp_path / "legacy.pt"
+    torch.save({"a": torch.ones(1000)}, path, _use_new_zipfile_serialization=False)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="is truncated or corrupt") as info:
+        load_state_dict_file(path)
+    assert repr(str(path)) in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(tmp_path, tv_state, bad):
+    state = dict(tv_state)
+    for key in ("layer2.0.conv1.weight", "layer1.0.bn1.running_var"):
+        state[key] = state[key].clone()
+        state[key].view(-1)[3] = bad
+    path = _saved(tmp_path, state)
+    expected = r"\['layer1.0.bn1.running_var', 'layer2.0.conv1.weight'\]"
+    with pytest.raises(ValueError, match=f"{re.escape(repr(str(path)))} holds NaN or "
+                                         f"infinite values in {expected}"):
+        get_backbone("resnet18", weights=path)
+    with pytest.raises(ValueError, match=f"the given state dict holds NaN or infinite "
+                                         f"values in {expected}"):
+        get_backbone("resnet18", weights=state)
+    # integer buffers (num_batches_tracked) are not checked
+    state = dict(tv_state, **{"bn1.num_batches_tracked": torch.tensor(2**40)})
+    get_backbone("resnet18", weights=state)
+
+
+def test_first_non_finite_keys_are_listed(tmp_path):
+    state = {f"k{i}": torch.full((2,), float("nan")) for i in range(8)}
+    with pytest.raises(ValueError, match=r"\['k0', 'k1', 'k2', 'k3', 'k4'\] \.\.\. "
+                                         r"\(8 in all\)"):
+        load_state_dict_file(_saved(tmp_path, state))
