@@ -10,9 +10,25 @@ reproduce
     Rerun the protocol of study1, study2 or study3 (PAPERS.md) on the public
     stand-in data (or, with ``--source original``, on the studies' own data)
     and write its results table and ROC / precision-recall curves.
+
+Both check the output folder before any work: an existing file, a folder that
+cannot be created or written, or a folder already holding results files the
+command would write (unless ``--overwrite``) stop them at once.
+
+Errors
+------
+Errors a user can act on (bad arguments, missing or malformed data, an
+unusable output folder, a missing optional package: ``ValueError``,
+``KeyError``, ``OSError`` and its subclasses, ``ImportError``) print one line,
+``skmultimodal: error: <message>``, on stderr and exit with status 2, as
+argparse does for bad arguments. Other exceptions are bugs: they keep their
+traceback. ``--debug`` (or the environment variable ``SKMULTIMODAL_DEBUG=1``)
+shows the traceback of every error. Ctrl-C prints ``skmultimodal: interrupted``
+and exits with status 130.
 """
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -32,9 +48,10 @@ def _add_demo_parser(subparsers):
         ),
     )
     parser.add_argument(
-        "--output-dir", default="skmultimodal-results", metavar="DIR",
+        "--output-dir", "--output", default="skmultimodal-results", metavar="DIR",
         help="folder receiving the results (default: %(default)s)",
     )
+    _add_common_flags(parser)
     parser.add_argument(
         "--quick", action="store_true",
         help="small data, few epochs and 3 folds (a minute or two on a CPU)",
@@ -58,8 +75,20 @@ def _add_demo_parser(subparsers):
              "demo's networks are small, and more threads than free cores slow "
              "torch down many times over on a busy machine)",
     )
-    parser.set_defaults(func=_run_demo)
+    parser.set_defaults(func=_run_demo, _parser=parser)
     return parser
+
+
+def _add_common_flags(parser):
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the results files of an earlier run found in the output folder "
+             "(default: refuse, before any work)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS,
+        help="show the traceback of errors (also: SKMULTIMODAL_DEBUG=1)",
+    )
 
 
 def _run_demo(args):
@@ -68,7 +97,7 @@ def _run_demo(args):
     import torch
 
     if args.threads < 0:
-        raise SystemExit("--threads must be 0 (torch's choice) or a positive integer")
+        args._parser.error("--threads must be 0 (torch's choice) or a positive integer")
     threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,6 +108,7 @@ def _run_demo(args):
             data_home=args.data_home,
             random_state=args.random_state,
             real_data=not args.synthetic_only,
+            overwrite=args.overwrite,
         )
     finally:
         torch.set_num_threads(threads)
@@ -108,9 +138,10 @@ def _add_reproduce_parser(subparsers):
         help="subsampled data, 3 folds, 2-3 epochs, 32-pixel images (about a minute)",
     )
     parser.add_argument(
-        "--output-dir", default=None, metavar="DIR",
+        "--output-dir", "--output", default=None, metavar="DIR",
         help="folder receiving the results (default: skmultimodal-results/<study>)",
     )
+    _add_common_flags(parser)
     parser.add_argument(
         "--data-home", default=None, metavar="DIR",
         help="folder holding the public data sets (default: $SKMULTIMODAL_DATA, "
@@ -193,10 +224,9 @@ def _run_reproduce(args):
             random_state=args.random_state, source=args.source,
             patch_size=args.patch_size, label_column=args.label_column,
             group_column=args.group_column, us_column=args.us_column,
-            mammo_column=args.mammo_column, weights=args.weights, **paths,
+            mammo_column=args.mammo_column, weights=args.weights,
+            overwrite=args.overwrite, **paths,
         )
-    except FileNotFoundError as exc:
-        raise SystemExit(f"skmultimodal reproduce: error: {exc}") from None
     finally:
         torch.set_num_threads(threads)
     return 0
@@ -209,10 +239,35 @@ def build_parser():
         description="Multimodal deep learning for breast-cancer data, scikit-learn style.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="show the traceback of errors (also: SKMULTIMODAL_DEBUG=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo_parser(subparsers)
     _add_reproduce_parser(subparsers)
     return parser
+
+
+#: Exceptions reported as one line: bad input or data, an unusable output
+#: folder, a missing optional package. Others are bugs and keep their traceback.
+USER_ERRORS = (ValueError, KeyError, OSError, ImportError)
+
+
+def _one_line(exc):
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        message = str(exc.args[0])  # str(KeyError) quotes its message
+    else:
+        message = str(exc)
+    message = " ".join(message.split()) or type(exc).__name__
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and " " not in message:
+        message = f"missing key or column {message!r}"
+    return message
+
+
+def _debug(args):
+    return (getattr(args, "debug", False)
+            or os.environ.get("SKMULTIMODAL_DEBUG", "") not in ("", "0"))
 
 
 def main(argv=None):
@@ -226,14 +281,28 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success.
+        0 on success; 2 after printing ``skmultimodal: error: <message>``
+        on stderr for an error the user can act on (:data:`USER_ERRORS`), 130
+        when interrupted. Bad arguments exit with status 2 (``SystemExit``),
+        as argparse does; ``--debug`` raises the errors instead.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        if _debug(args):
+            raise
+        print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if _debug(args):
+            raise
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Every figure printed or written is computed here; nothing is typed in.
 """
 
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from .metrics import get_scorers, plot_pr_curves, plot_roc_curves
 from .modalities import ImageModality, TabularModality
 from .model_selection import evaluate
 
-__all__ = ["DemoConfig", "CONFIGS", "METRICS", "format_table", "run_demo", "score_split"]
+__all__ = ["DemoConfig", "CONFIGS", "METRICS", "check_output_dir", "format_table",
+           "output_files", "run_demo", "score_split"]
 
 #: Metrics of the results table, in column order.
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "f1", "average_precision")
@@ -295,6 +297,72 @@ def _write_markdown(path, results, mode, notes):
     Path(path).write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
+def check_output_dir(output_dir, names, *, overwrite=False):
+    """Check, before any work, that ``names`` can be written to ``output_dir``.
+
+    Nothing is created: a folder that does not exist yet must be creatable
+    (its nearest existing parent a writable folder).
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+    names : list of str
+        Files the command will write there.
+    overwrite : bool, default=False
+        Replace those of ``names`` that exist; otherwise they are an error.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``output_dir`` or one of its parents is a file.
+    PermissionError
+        The folder cannot be created or written, or a file to replace cannot.
+    FileExistsError
+        The folder holds some of ``names`` and ``overwrite`` is False.
+    """
+    path = Path(output_dir)
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write to the output folder {path}.")
+        existing = [name for name in names if os.path.lexists(path / name)]
+        if existing and not overwrite:
+            raise FileExistsError(
+                f"the output folder {path} already holds {', '.join(existing)}: pass "
+                "--overwrite to replace them, or choose another --output-dir."
+            )
+        for name in existing:
+            if (path / name).is_dir():
+                raise IsADirectoryError(f"{path / name} is a folder; it cannot be "
+                                        "replaced by a results file.")
+            if not os.access(path / name, os.W_OK):
+                raise PermissionError(f"cannot overwrite {path / name}.")
+        return
+    if os.path.lexists(path):
+        raise NotADirectoryError(f"the output folder {path} is an existing file, not a "
+                                 "folder; choose another --output-dir.")
+    parent = path.absolute().parent
+    while not os.path.lexists(parent):
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"cannot create the output folder {path}: {parent} is "
+                                 "a file, not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot create the output folder {path}: {parent} is not "
+                              "writable.")
+
+
+def _result_names(keys):
+    return ["results.csv", "results.md",
+            *(f"{kind}_{key}.png" for key in keys for kind in ("roc", "pr"))]
+
+
+def output_files(data_home=None, real_data=True):
+    """Names of the files :func:`run_demo` writes: the tables and the curves of
+    the synthetic data and of the public data sets found."""
+    present = _real_data_present(data_home)[0] if real_data else {}
+    return _result_names(["synthetic", *(k for k, found in present.items() if found)])
+
+
 def _real_data_present(data_home):
     home = get_data_home(data_home)
     return {
@@ -304,7 +372,7 @@ def _real_data_present(data_home):
 
 
 def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
-             random_state=0, size=None, real_data=True, verbose=True):
+             random_state=0, size=None, real_data=True, overwrite=False, verbose=True):
     """Run the demo and write its results.
 
     Parameters
@@ -324,6 +392,9 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
         Overrides ``quick`` when given.
     real_data : bool, default=True
         Set to False to use synthetic data only.
+    overwrite : bool, default=False
+        Replace the results files of an earlier run found in ``output_dir``;
+        otherwise they are an error, raised before any work.
     verbose : bool, default=True
         Print progress and the table.
 
@@ -334,17 +405,25 @@ def run_demo(output_dir="skmultimodal-results", *, quick=False, data_home=None,
         the columns of :attr:`~skmultimodal.model_selection.EvaluationReport.summary`
         (``model``, ``metric``, ``mean``, ``std``, ``pooled``, ``ci_low``,
         ``ci_high``, ``n_folds``), for the metrics in :data:`METRICS`.
+
+    Raises
+    ------
+    FileExistsError, NotADirectoryError, PermissionError
+        Before any work, when the results cannot be written to ``output_dir``
+        (see :func:`check_output_dir`).
     """
     mode = size or ("quick" if quick else "full")
     if mode not in CONFIGS:
         raise ValueError(f"size={size!r} must be one of {sorted(CONFIGS)} or None.")
     cfg = CONFIGS[mode]
     output_dir = Path(output_dir)
+    present, home = _real_data_present(data_home) if real_data else ({}, None)
+    names = _result_names(["synthetic", *(k for k, found in present.items() if found)])
+    check_output_dir(output_dir, names, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     _log(f"skmultimodal demo ({mode} run), random_state={random_state}", verbose)
 
-    present, home = _real_data_present(data_home) if real_data else ({}, None)
     parts = [("synthetic", lambda: _synthetic(cfg, random_state, verbose))]
     if present.get("breastmnist"):
         parts.append(("breastmnist", lambda: _breastmnist(cfg, home, random_state, verbose)))

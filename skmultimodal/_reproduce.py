@@ -53,6 +53,7 @@ __all__ = [
     "SOURCES",
     "STUDIES",
     "check_original_args",
+    "output_files",
     "run_reproduce",
 ]
 
@@ -185,6 +186,25 @@ def check_original_args(study, source, **paths):
             f"{', '.join(_flag(n) for n in foreign)} do not apply to {study} (it takes "
             f"{', '.join(_flag(n) for n in allowed)})."
         )
+
+
+#: Datasets of each study's results (the ``<key>`` of ``roc_<key>.png``) by source.
+_PART_KEYS = {
+    ("study1", "public"): ("metabric", "tcga"),
+    ("study1", "original"): ("tcga",),
+    ("study2", "public"): ("busi", "breast_lesions_usg"),
+    ("study2", "original"): ("brecahad", "brecahad_ehr"),  # brecahad_ehr with --ehr
+    ("study3", "public"): ("breast_lesions_usg",),
+    ("study3", "original"): ("original",),
+}
+
+
+def output_files(study, source="public", *, ehr=None):
+    """Names of the files :func:`run_reproduce` writes: ``results.csv``,
+    ``results.md`` and the ROC and precision-recall curves of each dataset."""
+    keys = [k for k in _PART_KEYS[(study, source)] if k != "brecahad_ehr" or ehr]
+    return ["results.csv", "results.md",
+            *(f"{kind}_{key}.png" for key in keys for kind in ("roc", "pr"))]
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -852,7 +872,8 @@ def run_reproduce(study, output_dir=None, *, quick=False, data_home=None, random
                   source="public", expression=None, clinical=None, tiles=None,
                   brecahad=None, patch_size=64, ehr=None, table=None,
                   label_column="label", group_column=None, us_column="us_path",
-                  mammo_column="mammo_path", weights=None, size=None, verbose=True):
+                  mammo_column="mammo_path", weights=None, size=None, overwrite=False,
+                  verbose=True):
     """Rerun one study's protocol and write its results table and curves.
 
     Parameters
@@ -897,6 +918,9 @@ def run_reproduce(study, output_dir=None, *, quick=False, data_home=None, random
         state dict); None trains from scratch.
     size : {"full", "quick"}, default=None
         Overrides ``quick`` when given.
+    overwrite : bool, default=False
+        Replace the results files of an earlier run found in ``output_dir``;
+        otherwise they are an error, raised before any work.
     verbose : bool, default=True
         Print progress, the tables and the output folder.
 
@@ -906,7 +930,15 @@ def run_reproduce(study, output_dir=None, *, quick=False, data_home=None, random
         One row per (dataset, model, metric) with the columns ``study``,
         ``dataset``, ``data``, ``protocol`` and those of
         :attr:`~skmultimodal.model_selection.EvaluationReport.summary`.
+
+    Raises
+    ------
+    FileExistsError, NotADirectoryError, PermissionError
+        Before any work, when the results cannot be written to ``output_dir``
+        (see :func:`skmultimodal._demo.check_output_dir`).
     """
+    from ._demo import check_output_dir
+
     paths = dict(expression=expression, clinical=clinical, tiles=tiles,
                  brecahad=brecahad, ehr=ehr, table=table)
     check_original_args(study, source, **paths)
@@ -919,6 +951,8 @@ def run_reproduce(study, output_dir=None, *, quick=False, data_home=None, random
     cfg = CONFIGS[mode]
     output_dir = Path("skmultimodal-results") / study if output_dir is None \
         else Path(output_dir)
+    check_output_dir(output_dir, output_files(study, source, ehr=ehr),
+                     overwrite=overwrite)
     start = time.perf_counter()
     _log(f"skmultimodal reproduce {study} ({mode} run, {source} data), "
          f"random_state={random_state}", verbose)

@@ -1,5 +1,7 @@
 """Tests of the command-line interface (``python -m skmultimodal``)."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,6 +109,8 @@ def test_demo_with_breastmnist(tmp_path, monkeypatch, capsys):
     assert majority["f1"] == 0.0 and majority["roc_auc"] == 0.5
     assert majority["average_precision"] == pytest.approx(np.mean(arrays["test_labels"] == 0))
     _check_pngs(out, ["synthetic", "breastmnist"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        _demo.output_files(tmp_path / "data"))
     assert "official train -> test split" in capsys.readouterr().out
 
 
@@ -149,3 +153,121 @@ def test_score_split_matches_scikit_learn():
     assert (summary["pooled"] == summary["mean"]).all() and (summary["n_folds"] == 1).all()
     assert summary[["std", "ci_low", "ci_high"]].isna().all().all()
     assert proba["majority"].shape == (30, 2)
+
+
+# -- output folder and errors ---------------------------------------------------------
+def _fail_if_called(*args, **kwargs):
+    raise AssertionError("the demo started working")
+
+
+def _error_line(capsys):
+    """The single line the command printed on stderr (no traceback)."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("skmultimodal: error: "), lines[0]
+    return lines[0]
+
+
+def _demo_argv(out, *extra):
+    return ["demo", "--quick", "--synthetic-only", "--output", str(out), *extra]
+
+
+def test_demo_refuses_an_existing_file_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
+    target = tmp_path / "results"
+    target.write_text("not a folder")
+    start = time.perf_counter()
+    assert main(_demo_argv(target)) == 2
+    assert time.perf_counter() - start < 5
+    line = _error_line(capsys)
+    assert f"the output folder {target} is an existing file, not a folder" in line
+    assert target.read_text() == "not a folder"
+    # a folder that cannot be created under it
+    assert main(_demo_argv(target / "sub")) == 2
+    assert f"{target} is a file, not a folder" in _error_line(capsys)
+
+
+def test_demo_refuses_an_unwritable_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
+    # simulated, so that the test also runs as root (which ignores permissions)
+    monkeypatch.setattr(_demo.os, "access", lambda path, mode: False)
+    assert main(_demo_argv(tmp_path / "new" / "results")) == 2
+    assert f"cannot create the output folder {tmp_path / 'new' / 'results'}: " \
+        f"{tmp_path} is not writable" in _error_line(capsys)
+    assert main(_demo_argv(tmp_path)) == 2
+    assert f"cannot write to the output folder {tmp_path}" in _error_line(capsys)
+    assert not (tmp_path / "new").exists()
+
+
+def test_demo_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
+    out = tmp_path / "results"
+    out.mkdir()
+    for name in ("results.csv", "roc_synthetic.png", "notes.txt"):
+        (out / name).write_text("earlier run")
+    assert main(_demo_argv(out)) == 2
+    line = _error_line(capsys)
+    assert "already holds results.csv, roc_synthetic.png: pass --overwrite" in line
+    assert "notes.txt" not in line
+    assert (out / "results.csv").read_text() == "earlier run"
+    # with --overwrite, and in an empty or unrelated folder, the work starts
+    for argv in (_demo_argv(out, "--overwrite"), _demo_argv(tmp_path / "new"),
+                 _demo_argv(tmp_path)):
+        with pytest.raises(AssertionError, match="started working"):
+            main(argv)
+
+
+@pytest.mark.parametrize("error, message", [
+    (ValueError("The table has no column\n'label'."),
+     "skmultimodal: error: The table has no column 'label'."),
+    (FileNotFoundError(2, "No such file or directory", "x.csv"),
+     "skmultimodal: error: [Errno 2] No such file or directory: 'x.csv'"),
+    (KeyError("label"), "skmultimodal: error: missing key or column 'label'"),
+    (ImportError("xgboost is needed: pip install xgboost"),
+     "skmultimodal: error: xgboost is needed: pip install xgboost"),
+])
+def test_errors_print_one_line(tmp_path, monkeypatch, capsys, error, message):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(_demo, "_synthetic", fail)
+    monkeypatch.delenv("SKMULTIMODAL_DEBUG", raising=False)
+    assert main(_demo_argv(tmp_path / "out")) == 2
+    assert _error_line(capsys) == message
+    # --debug, before or after the command, or SKMULTIMODAL_DEBUG: the traceback
+    for argv in (["--debug", *_demo_argv(tmp_path / "out")],
+                 _demo_argv(tmp_path / "out", "--debug")):
+        with pytest.raises(type(error)):
+            main(argv)
+    monkeypatch.setenv("SKMULTIMODAL_DEBUG", "1")
+    with pytest.raises(type(error)):
+        main(_demo_argv(tmp_path / "out"))
+
+
+def test_bugs_keep_their_traceback(tmp_path, monkeypatch):
+    def bug(*args, **kwargs):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(_demo, "_synthetic", bug)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        main(_demo_argv(tmp_path / "out"))
+
+
+def test_interrupted(tmp_path, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_demo, "_synthetic", interrupt)
+    monkeypatch.delenv("SKMULTIMODAL_DEBUG", raising=False)
+    assert main(_demo_argv(tmp_path / "out")) == 130
+    assert capsys.readouterr().err.strip() == "skmultimodal: interrupted"
+
+
+def test_demo_output_files(tmp_path):
+    assert _demo.output_files(real_data=False) == [
+        "results.csv", "results.md", "roc_synthetic.png", "pr_synthetic.png"]
+    (tmp_path / "metabric").mkdir()
+    (tmp_path / "metabric" / "METABRIC_RNA_Mutation.csv.gz").write_bytes(b"")
+    assert _demo.output_files(tmp_path)[-2:] == ["roc_metabric.png", "pr_metabric.png"]

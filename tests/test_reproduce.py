@@ -7,6 +7,11 @@ fixture files written here, so they need no data.
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +20,7 @@ from PIL import Image
 
 from skmultimodal import _reproduce
 from skmultimodal.__main__ import build_parser, main
-from skmultimodal._reproduce import CSV_COLUMNS, check_original_args
+from skmultimodal._reproduce import CSV_COLUMNS, check_original_args, output_files
 
 STUDY1_MODELS = {
     "Cross-attention fusion (genes+clinical)",
@@ -95,6 +100,7 @@ def test_study1_quick(data_home, tmp_path, capsys):
     assert "Stand-in data:" in printed
     assert "Cross-attention fusion (genes+clinical)" in printed
     assert printed.strip().splitlines()[-1] == str(out.resolve())
+    assert sorted(os.listdir(out)) == sorted(output_files("study1"))
 
 
 def test_study2_quick(data_home, tmp_path, capsys):
@@ -115,6 +121,7 @@ def test_study2_quick(data_home, tmp_path, capsys):
     np.testing.assert_allclose(rows["roc_auc[benign]"], rows["roc_auc[malignant]"])
     np.testing.assert_allclose(rows["roc_auc[benign]"], rows["roc_auc_ovr"])
     assert "Stand-in data:" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == sorted(output_files("study2"))
 
 
 def test_study3_quick(data_home, tmp_path, capsys):
@@ -125,6 +132,7 @@ def test_study3_quick(data_home, tmp_path, capsys):
     _, markdown = _check(out, expected, 3, ["breast_lesions_usg"])
     assert "no paired mammography" in markdown
     assert "no paired mammography" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == sorted(output_files("study3"))
 
 
 # -- --source original on fixture files -------------------------------------------------
@@ -169,6 +177,7 @@ def test_study1_original_tcga_with_tiles(tmp_path, monkeypatch):
     assert "Original data: TCGA-BRCA" in markdown
     assert "1 patient(s) without tiles" in markdown
     assert "grouped by patient" in results["protocol"].iloc[0]
+    assert sorted(os.listdir(out)) == sorted(output_files("study1", "original"))
 
 
 def test_study2_original_brecahad_and_ehr(tmp_path, monkeypatch):
@@ -207,6 +216,7 @@ def test_study2_original_brecahad_and_ehr(tmp_path, monkeypatch):
     }
     results, markdown = _check(out, expected, 2, ["brecahad", "brecahad_ehr"])
     assert "artificial pairing" in markdown and "Original data: BreCaHAD" in markdown
+    assert sorted(os.listdir(out)) == sorted(output_files("study2", "original", ehr="x"))
 
 
 def test_study3_original_paired_table(tmp_path, monkeypatch):
@@ -230,6 +240,7 @@ def test_study3_original_paired_table(tmp_path, monkeypatch):
               "CBAM-ResNet-18 (mammo)", "ResNet-18 without attention (mammo)"}
     results, _ = _check(out, {"original": (models, {"roc_auc"})}, 2, ["original"])
     assert "grouped by patient" in results["protocol"].iloc[0]
+    assert sorted(os.listdir(out)) == sorted(output_files("study3", "original"))
 
 
 # -- argument errors ----------------------------------------------------------------
@@ -259,12 +270,103 @@ def test_parser_defaults():
         "study2", "public", False, None, 0)
 
 
-def test_missing_public_data_is_a_clean_error(tmp_path):
-    with pytest.raises(SystemExit) as exc:
-        main(["reproduce", "study3", "--quick", "--data-home", str(tmp_path),
-              "--output-dir", str(tmp_path / "out")])
-    assert "BrEaST-Lesions-USG" in str(exc.value.code)
+def _error_line(capsys):
+    """The single line the command printed on stderr (no traceback)."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("skmultimodal: error: "), lines[0]
+    return lines[0]
+
+
+def test_missing_public_data_is_a_clean_error(tmp_path, capsys):
+    assert main(["reproduce", "study3", "--quick", "--data-home", str(tmp_path),
+                 "--output-dir", str(tmp_path / "out")]) == 2
+    assert "BrEaST-Lesions-USG" in _error_line(capsys)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Every study fails if it is started."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the study started working")
+
+    for study in _reproduce.STUDIES:
+        monkeypatch.setitem(_reproduce._STUDIES, study, fail)
+
+
+def test_existing_file_as_output_is_refused_before_any_work(tmp_path, no_work, capsys):
+    target = tmp_path / "results.csv"
+    target.write_text("a file")
+    start = time.perf_counter()
+    assert main(["reproduce", "study1", "--output", str(target)]) == 2
+    assert time.perf_counter() - start < 5
+    assert f"the output folder {target} is an existing file, not a folder" in \
+        _error_line(capsys)
+    assert target.read_text() == "a file"
+
+
+def test_existing_file_as_output_from_the_shell(tmp_path):
+    """The reported case: ``reproduce --output <file>`` ran 43 s, then a traceback."""
+    target = tmp_path / "out.txt"
+    target.write_text("a file")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("SKMULTIMODAL_DEBUG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "skmultimodal", "reproduce", "study1", "--quick",
+         "--output", str(target)],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        (f"skmultimodal: error: the output folder {target} is an existing file, not a "
+         "folder; choose another --output-dir.")]
+    assert done.stdout == ""
+
+
+def test_default_output_folder_is_checked(tmp_path, no_work, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "skmultimodal-results" / "study3").mkdir(parents=True)
+    (tmp_path / "skmultimodal-results" / "study3" / "results.md").write_text("old")
+    assert main(["reproduce", "study3"]) == 2
+    line = _error_line(capsys)
+    folder = Path("skmultimodal-results") / "study3"
+    assert f"{folder} already holds results.md: pass --overwrite" in line
+    with pytest.raises(AssertionError, match="started working"):
+        main(["reproduce", "study2"])  # another study's folder
+
+
+def test_rerun_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
+    _tiny_config(monkeypatch)
+    rng = np.random.default_rng(3)
+    patients = [f"TCGA-AA-{i:04d}" for i in range(16)]
+    calls = ["LumA", "LumB", "Basal", "Her2"] * 4
+    expression = pd.DataFrame(rng.normal(size=(4, 16)),
+                              index=pd.Index([f"G{j}" for j in range(4)], name="sample"),
+                              columns=[f"{p}-01A" for p in patients])
+    expression.to_csv(tmp_path / "expr.tsv", sep="\t")
+    pd.DataFrame({"sampleID": [f"{p}-01" for p in patients], "PAM50Call_RNAseq": calls,
+                  "age_at_initial_pathologic_diagnosis": rng.integers(30, 80, 16)}
+                 ).to_csv(tmp_path / "clin.tsv", sep="\t", index=False)
+    out = tmp_path / "out"
+    argv = ["reproduce", "study1", "--quick", "--source", "original",
+            "--expression", str(tmp_path / "expr.tsv"),
+            "--clinical", str(tmp_path / "clin.tsv"), "--output-dir", str(out)]
+    assert main(argv) == 0
+    names = output_files("study1", "original")
+    assert sorted(os.listdir(out)) == sorted(names)
+    (out / "results.csv").write_text("earlier run")
+    capsys.readouterr()
+
+    assert main(argv) == 2
+    line = _error_line(capsys)
+    assert f"already holds {', '.join(names)}: pass --overwrite" in line
+    assert (out / "results.csv").read_text() == "earlier run"
+
+    assert main([*argv, "--overwrite"]) == 0
+    assert list(pd.read_csv(out / "results.csv").columns) == CSV_COLUMNS
 
 
 def test_check_original_args():
