@@ -18,8 +18,13 @@ from sklearn.pipeline import make_pipeline
 
 from skmultimodal import ImageEmbedder
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.utils._cache import (CACHE_FOLDER, CacheNotWritableWarning, EmbeddingStore,
-                                       check_memory, image_key)
+from skmultimodal.utils._cache import (
+    CACHE_FOLDER,
+    CacheNotWritableWarning,
+    EmbeddingStore,
+    check_memory,
+    image_key,
+)
 
 FAST = dict(backbone="simple_cnn", image_size=16, channels=1, random_state=0,
             device="cpu", batch_size=8)
