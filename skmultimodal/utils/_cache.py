@@ -65,12 +65,12 @@ class EmbeddingStore:
     Parameters
     ----------
     location : str or path
-        The ``memory`` folder; arrays go to its ``skmultimodal_embeddings``
-        sub-folder.
+        The ``memory`` folder (``~`` is expanded); arrays go to its
+        ``skmultimodal_embeddings`` sub-folder.
     """
 
     def __init__(self, location):
-        self.location = Path(location)
+        self.location = Path(location).expanduser()
 
     @property
     def root(self):

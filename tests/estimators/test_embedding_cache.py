@@ -5,6 +5,7 @@ import pickle
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -217,6 +218,8 @@ def test_check_memory_forms(tmp_path):
     assert isinstance(check_memory(str(tmp_path)), EmbeddingStore)
     with pytest.raises(ValueError, match="not a folder"):
         check_memory("")
+    home = os.path.expanduser("~")
+    assert check_memory("~/.cache/skmm").location == Path(home) / ".cache" / "skmm"
 
 
 def test_weights_changed_in_place_are_a_new_encoder(tmp_path, images, encoded):
