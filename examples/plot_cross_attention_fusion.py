@@ -11,7 +11,7 @@ classified.
 
 This example does two things:
 
-1. On METABRIC it fuses the mRNA z-scores of 489 genes with 15 baseline
+1. On METABRIC it fuses the mRNA z-scores of 489 genes with 13 baseline
    clinical columns for the study's task, Luminal (LumA + LumB) against
    Basal/Her2, and compares the fusion with each modality alone in one table
    with :func:`~skmultimodal.model_selection.modality_ablation` (five-fold

@@ -477,7 +477,7 @@ def _study1(cfg, random_state, verbose, data_home, source, paths, weights):
                      " without tiles (pass --tiles for the histology branch)."))
         return header, [part], [positive]
     header = (
-        "Stand-in data: METABRIC (489 mRNA z-scores + 15 clinical columns) and TCGA-BRCA "
+        "Stand-in data: METABRIC (489 mRNA z-scores + 13 clinical columns) and TCGA-BRCA "
         "PAM50 genes (49 genes + 7 clinical covariates), Luminal (LumA + LumB) vs "
         "Basal/Her2, stand in for the paper's TCGA-BRCA H&E histology + gene expression. "
         "No histology image is public here: the clinical table takes the image branch's "

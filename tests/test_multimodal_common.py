@@ -5,7 +5,7 @@ from sklearn.base import clone
 
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.utils._test_common.instance_generator import multimodal_instances
-from skmultimodal.utils.estimator_checks import yield_multimodal_checks
+from skmultimodal.utils.estimator_checks import yield_bad_input_checks, yield_multimodal_checks
 
 
 @pytest.fixture(scope="module")
@@ -21,4 +21,14 @@ CASES = [(est, check) for est in multimodal_instances() for check in yield_multi
 @pytest.mark.parametrize("estimator,check", CASES,
                          ids=[f"{type(e).__name__}-{c.__name__}" for e, c in CASES])
 def test_multimodal_behaviour(estimator, check, table):
+    check(clone(estimator), *table)
+
+
+BAD_INPUT_CASES = [(est, check) for est in multimodal_instances()
+                   for check in yield_bad_input_checks(est)]
+
+
+@pytest.mark.parametrize("estimator,check", BAD_INPUT_CASES,
+                         ids=[f"{type(e).__name__}-{c.__name__}" for e, c in BAD_INPUT_CASES])
+def test_bad_inputs(estimator, check, table):
     check(clone(estimator), *table)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from ._io import describe_cell, is_missing, read_image
 from ._transforms import ImageTransform, IntensityError
@@ -167,6 +167,11 @@ class ArraySource:
         return ArraySource(self.array[torch.as_tensor(indices)].numpy(), present)
 
 
+#: Key of the per-row sample weight in a batch's input dict (never a
+#: modality name: those cannot hold "__").
+SAMPLE_WEIGHT_KEY = "__sample_weight__"
+
+
 class MultimodalDataset(Dataset):
     """Map-style dataset yielding ``({name: tensor, ...}, target)`` per row.
 
@@ -182,15 +187,21 @@ class MultimodalDataset(Dataset):
     y : array-like of int, default=None
         Encoded targets; 0 is yielded when None (prediction).
     with_presence : bool, default=False
+    sample_weight : array-like of float, default=None
+        Weight of each row in the training loss, yielded under
+        :data:`SAMPLE_WEIGHT_KEY` (the network removes it before the forward
+        pass and weights the loss with it).
     """
 
-    def __init__(self, sources, y=None, with_presence=False):
+    def __init__(self, sources, y=None, with_presence=False, sample_weight=None):
         lengths = {name: len(src) for name, src in sources.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"Modalities have different numbers of rows: {lengths}")
         self.sources = sources
         self.y = None if y is None else torch.as_tensor(np.asarray(y), dtype=torch.long)
         self.with_presence = with_presence
+        self.sample_weight = None if sample_weight is None else torch.as_tensor(
+            np.asarray(sample_weight), dtype=torch.float32)
         self._n = next(iter(lengths.values()))
         if self.y is not None and len(self.y) != self._n:
             raise ValueError(
@@ -206,14 +217,44 @@ class MultimodalDataset(Dataset):
             x[name] = src[i]
             if self.with_presence:
                 x[f"{name}_present"] = torch.tensor(src.present(i))
+        if self.sample_weight is not None:
+            x[SAMPLE_WEIGHT_KEY] = self.sample_weight[i]
         target = self.y[i] if self.y is not None else torch.tensor(0)
         return x, target
 
     def subset(self, indices, sources=None):
         """Rows at ``indices``; ``sources`` may replace some sources first."""
         srcs = dict(self.sources, **(sources or {}))
-        y = None if self.y is None else self.y[torch.as_tensor(indices)].numpy()
+        rows = torch.as_tensor(indices)
+        y = None if self.y is None else self.y[rows].numpy()
+        weight = None if self.sample_weight is None else self.sample_weight[rows].numpy()
         return MultimodalDataset(
             {name: src.subset(indices) for name, src in srcs.items()},
-            y=y, with_presence=self.with_presence,
+            y=y, with_presence=self.with_presence, sample_weight=weight,
         )
+
+
+def collate_batch(batch):
+    """``default_collate``, with a clear error for images of different sizes.
+
+    Images are stacked into one tensor per batch: with ``image_size=None``
+    (every image kept at its own size) they must all have the same size.
+    """
+    try:
+        return default_collate(batch)
+    except RuntimeError as exc:
+        if "stack expects each tensor to be equal size" not in str(exc):
+            raise
+        inputs = [x for x, _ in batch]
+        if inputs and isinstance(inputs[0], dict):
+            for name in inputs[0]:
+                sizes = sorted({tuple(x[name].shape[-2:]) for x in inputs
+                                if getattr(x[name], "ndim", 0) >= 2})
+                if len(sizes) > 1:
+                    shown = ", ".join(f"{h}x{w}" for h, w in sizes[:5])
+                    raise ValueError(
+                        f"Images of {name!r} have different sizes ({shown}); with "
+                        "image_size=None every image must have the same size. Set "
+                        "image_size=(H, W) (or an int) to resize them."
+                    ) from None
+        raise

@@ -8,13 +8,19 @@ from sklearn.base import ClassifierMixin, BaseEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+    column_or_1d,
+)
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
-from ..data._dataset import ImageCache, ImageSource
-from ._callbacks import RecalibrateBatchNorm
+from ..data._dataset import ImageCache, ImageSource, collate_batch
+from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
 from ._net import AcceleratedNetClassifier, NetClassifier
 from ..utils._torch import (
     check_accelerator,
@@ -27,6 +33,56 @@ from ..utils._torch import (
     resolve_seed,
     torch_seed,
 )
+
+
+def drop_zero_weight_rows(X, y, sample_weight, uniform_is_none=True):
+    """Validate ``sample_weight``; return X, y and weights without the 0-weight rows.
+
+    With ``uniform_is_none``, returns ``sample_weight=None`` when every
+    remaining weight is the same (a uniform weight does not change the
+    networks' weighted mean loss), so that equal weights train exactly as no
+    weights. An empty X is an error.
+    """
+    try:
+        n_rows = _num_samples(X)
+    except TypeError:  # not a table: _prepare_X says what X must be
+        return X, y, sample_weight
+    if n_rows == 0:
+        raise ValueError(
+            "X has 0 rows (found array with 0 sample(s)); fit needs at least 2 rows "
+            "of 2 classes."
+        )
+    if sample_weight is None:
+        return X, y, None
+    sample_weight = _check_sample_weight(sample_weight, np.empty((n_rows, 0)),
+                                         dtype=np.float64, ensure_non_negative=True)
+    keep = np.flatnonzero(sample_weight > 0)
+    if len(keep) < n_rows:
+        X = _safe_indexing(X, keep)
+        y = None if y is None else _safe_indexing(np.asarray(y), keep)
+        sample_weight = sample_weight[keep]
+    if uniform_is_none and np.all(sample_weight == sample_weight[0]):
+        return X, y, None
+    return X, y, sample_weight
+
+
+def check_finite_proba(proba, module, X):
+    """Raise FloatingPointError, naming the rows and the cause, on non-finite rows."""
+    bad = ~np.isfinite(proba).all(axis=1)
+    if not bad.any():
+        return
+    labels = list(X.index) if hasattr(X, "index") else list(range(len(proba)))
+    rows = [labels[i] for i in np.flatnonzero(bad)]
+    shown = f"{rows[:10]}" + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    weights_ok = all(bool(torch.isfinite(p).all()) for p in module.parameters())
+    cause = ("the inputs of these rows drive the network out of float32's range"
+             if weights_ok else
+             "the network's weights are not finite (training diverged, or the "
+             "pretrained weights hold NaN or infinity)")
+    raise FloatingPointError(
+        f"The network gave probabilities that are not finite for {len(rows)} row(s): "
+        f"{shown}. Likely cause: {cause}."
+    )
 
 
 class BaseNetClassifier(ClassifierMixin, BaseEstimator):
@@ -170,7 +226,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         return train_ds.subset(tr), train_ds.subset(va, sources=eval_sources)
 
     def _make_callbacks(self):
-        callbacks = []
+        callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
         for cb in self.callbacks or []:
             callbacks.append(copy.deepcopy(cb))
         if self.early_stopping:
@@ -191,7 +247,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
-    def _build_net(self, n_classes, n_train, seed, valid_ds, y_enc):
+    def _build_net(self, n_classes, n_train, seed, valid_ds, y_enc, weighted=False):
         module, module_kwargs = self._module_spec(n_classes)
         optimizer = resolve_optimizer(self.optimizer)
         batch_size = min(self.batch_size, n_train)
@@ -215,7 +271,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         weight = self._criterion_weight(y_enc)
         if weight is not None:
             kwargs["criterion__weight"] = weight
+        if weighted:
+            # per-row losses, averaged with the sample weights (NetClassifier.get_loss)
+            kwargs["criterion__reduction"] = "none"
         for it in ("iterator_train", "iterator_valid"):
+            kwargs[f"{it}__collate_fn"] = collate_batch
             kwargs[f"{it}__num_workers"] = num_workers
             kwargs[f"{it}__pin_memory"] = cuda
             if num_workers > 0:
@@ -243,7 +303,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         )
 
     # -- public API ----------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on X and y.
 
         Parameters
@@ -251,12 +311,19 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         X : see the class documentation
         y : array-like of shape (n_samples,)
             Class labels of any type (strings, ints, {-1, 1}, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in the training loss (combined
+            with ``class_weight`` by multiplication; the loss of a batch is
+            the weighted mean of its rows' losses). Rows of weight 0 are left
+            out of the fit altogether, preprocessing included, as if they
+            were absent. None, or equal weights, train as without weights.
 
         Returns
         -------
         self : object
         """
         self._check_common_params()
+        X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight)
         prepared = self._prepare_X(X, reset=True)
         n_rows = self._n_rows(prepared)
         y_enc = self._encode_targets(y, n_rows)
@@ -268,7 +335,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             # image caches live for this fit only (never in clones or pickles)
             caches = self._image_caches(sources)
             dataset = MultimodalDataset(
-                self._cached(sources, caches), y_enc, self._with_presence
+                self._cached(sources, caches), y_enc, self._with_presence,
+                sample_weight=sample_weight,
             )
             valid_ds = None
             if self.early_stopping:
@@ -277,7 +345,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     self._cached(self._make_sources(prepared, train=False), caches),
                     y_enc, seed,
                 )
-            self.net_ = self._build_net(len(self.classes_), len(dataset), seed, valid_ds, y_enc)
+            self.net_ = self._build_net(len(self.classes_), len(dataset), seed, valid_ds,
+                                        y_enc, weighted=sample_weight is not None)
             try:
                 self.net_.fit(dataset, y=None)
             finally:
@@ -289,6 +358,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     def _dataset(self, X):
         check_is_fitted(self, "net_")
         prepared = self._prepare_X(X, reset=False)
+        if self._n_rows(prepared) == 0:
+            raise ValueError(
+                f"X has 0 rows (found array with 0 sample(s)); {type(self).__name__} "
+                "needs at least one row to predict."
+            )
         return MultimodalDataset(
             self._make_sources(prepared, train=False), None, self._with_presence
         )
@@ -299,9 +373,16 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+
+        Raises
+        ------
+        FloatingPointError
+            If the network gives probabilities that are not finite (never
+            returned silently).
         """
         dataset = self._dataset(X)  # checks that the estimator is fitted
         proba = np.asarray(self.net_.predict_proba(dataset), dtype=np.float64)
+        check_finite_proba(proba, self.net_.module_, X)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

@@ -67,3 +67,27 @@ class RecalibrateBatchNorm(Callback):
             for bn, momentum in zip(bns, saved):
                 bn.momentum = momentum
             module.eval()
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop training with a clear error once a batch's loss is NaN or infinite.
+
+    A non-finite loss poisons the weights at the next optimiser step; every
+    later prediction would be NaN. The error names the epoch, the batch and
+    the likely causes.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if loss is None or bool(torch.isfinite(loss).all()):
+            return
+        epoch = len(net.history)
+        batches = net.history[-1].get("batches", []) if epoch else []
+        phase = "training" if training else "validation"
+        raise FloatingPointError(
+            f"The {phase} loss became {float(loss.detach().float().mean())} at "
+            f"epoch {epoch}, batch {len(batches)}. Likely causes: a learning rate "
+            f"too high for this network (lr={net.lr}), input values far outside the "
+            "range seen so far (check the images' intensity_range and the tables' "
+            "scaling), an fp16 overflow (precision='fp16': try 'bf16' or None), "
+            "or pretrained weights that are not finite. Training was stopped."
+        )

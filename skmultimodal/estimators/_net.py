@@ -8,6 +8,7 @@ from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
+from ..data._dataset import SAMPLE_WEIGHT_KEY
 from ..utils._torch import autocast, loadable_device
 
 
@@ -81,8 +82,33 @@ class NetClassifier(NeuralNetClassifier):
     def _autocast(self):
         return autocast(self.precision, torch.device(self.device or "cpu").type)
 
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The loss, weighted by the batch's sample weights when it has them.
+
+        With sample weights the criterion is built with ``reduction="none"``
+        and the per-row losses (already multiplied by their class weights)
+        are averaged with the sample weights:
+        ``sum(sw_i * cw_i * l_i) / sum(sw_i * cw_i)``, which is PyTorch's
+        class-weighted mean when every sample weight is the same.
+        """
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if loss.ndim == 0:
+            return loss
+        weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
+        weight = torch.ones_like(loss) if weight is None else weight.to(loss)
+        # the criterion has already multiplied each loss by its class weight
+        norm = weight
+        class_weight = getattr(self.criterion_, "weight", None)
+        if class_weight is not None:
+            target = to_tensor(y_true, device=loss.device).long()
+            norm = weight * class_weight.to(loss)[target]
+        total = norm.sum()
+        return (weight * loss).sum() / torch.where(total > 0, total, torch.ones_like(total))
+
     def infer(self, x, **fit_params):
         """Forward pass, under autocast with ``precision``; outputs in float32."""
+        if isinstance(x, Mapping) and SAMPLE_WEIGHT_KEY in x:
+            x = {k: v for k, v in x.items() if k != SAMPLE_WEIGHT_KEY}
         if self.channels_last:
             x = to_channels_last(to_tensor(x, device=self.device))
         if self.precision is None:

@@ -11,10 +11,17 @@ from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import (
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
 
 from ..modalities import check_column_present
 from ..modalities._tabular import as_frame
+from ..estimators._base import drop_zero_weight_rows
 from ._base import _rows_text, check_named_list
 
 VOTINGS = ("soft", "weighted", "stacking")
@@ -25,6 +32,19 @@ def _block_missing(block):
     if isinstance(block, pd.Series):
         return block.isna().to_numpy()
     return block.isna().all(axis=1).to_numpy()
+
+
+def _weight_param(estimator, name):
+    """The fit parameter taking sample weights for ``estimator``, or a ValueError."""
+    if has_fit_parameter(estimator, "sample_weight"):
+        return "sample_weight"
+    if isinstance(estimator, Pipeline) and has_fit_parameter(estimator._final_estimator,
+                                                             "sample_weight"):
+        return f"{estimator.steps[-1][0]}__sample_weight"
+    raise ValueError(
+        f"sample_weight was given, but the estimator {name!r} "
+        f"({type(estimator).__name__}) does not accept sample_weight in fit."
+    )
 
 
 class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
@@ -235,19 +255,32 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         return out
 
     # -- fit / predict ------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit each estimator on its columns and rows, then the combination.
 
         Parameters
         ----------
         X : DataFrame of shape (n_samples, n_columns)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, passed to the ``fit`` of every estimator (on
+            the rows where its modality is present), to the out-of-fold fits
+            and to the meta-learner of ``voting="stacking"``. Every estimator
+            must accept ``sample_weight`` (a Pipeline receives it as
+            ``<last step>__sample_weight``). Rows of weight 0 are left out.
 
         Returns
         -------
         self : object
         """
         names, weights = self._validate_params_()
+        X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight,
+                                                    uniform_is_none=False)
+        if sample_weight is not None:
+            for name, est, _ in self.estimators:
+                _weight_param(est, name)
+            if self.voting == "stacking":
+                _weight_param(self.final_estimator or LogisticRegression(), "final_estimator")
         X = self._check_X(X, reset=True)
         if y is None:
             raise ValueError(
@@ -273,23 +306,28 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
             if not keep.any():
                 raise ValueError(f"Modality {name!r} is missing in every training row.")
             block, yk = blocks[name][keep], y_enc[keep]
+            params = ({} if sample_weight is None
+                      else {_weight_param(est, name): sample_weight[keep]})
             if self.voting == "stacking":
                 if isinstance(self.cv, numbers.Integral) and self.random_state is not None:
                     cv = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
                 else:
                     cv = check_cv(self.cv, yk, classifier=True)
                 oof = cross_val_predict(clone(est), block, yk, cv=cv,
-                                        method="predict_proba", n_jobs=self.n_jobs)
+                                        method="predict_proba", n_jobs=self.n_jobs,
+                                        params=params)
                 full = np.tile(self.class_prior_, (len(X), 1))
                 full[keep] = oof
                 meta.append(np.column_stack([full, keep.astype(float)]))
-            self.estimators_.append(clone(est).fit(block, yk))
+            self.estimators_.append(clone(est).fit(block, yk, **params))
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
         self.weights_ = weights
         if self.voting == "stacking":
             final = self.final_estimator
             final = LogisticRegression() if final is None else clone(final)
-            self.final_estimator_ = final.fit(np.hstack(meta), y_enc)
+            params = ({} if sample_weight is None
+                      else {_weight_param(final, "final_estimator"): sample_weight})
+            self.final_estimator_ = final.fit(np.hstack(meta), y_enc, **params)
         return self
 
     def _meta_features(self, blocks, missing, n):
@@ -315,6 +353,11 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         X = self._check_X(X, reset=False)
+        if len(X) == 0:
+            raise ValueError(
+                "X has 0 rows (found array with 0 sample(s)); LateFusionClassifier "
+                "needs at least one row to predict."
+            )
         blocks, missing = self._blocks(X)
         n = len(X)
         if self.voting == "stacking":

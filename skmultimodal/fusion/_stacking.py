@@ -191,13 +191,16 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
                 f"got {type(X).__name__}."
             )
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train one CNN per image column on the labels.
 
         Parameters
         ----------
         X : DataFrame holding the image columns (paths or arrays)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss of every CNN (see
+            :meth:`skmultimodal.ImageClassifier.fit`).
 
         Returns
         -------
@@ -210,7 +213,8 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
         encoders = self._encoders()
         if self.image_columns is not None:
             self._check_input(X, reset=True)
-        self.encoders_ = {name: enc.fit(X, y) for name, enc in encoders.items()}
+        self.encoders_ = {name: enc.fit(X, y, sample_weight=sample_weight)
+                          for name, enc in encoders.items()}
         if self.image_columns is None:
             first = next(iter(self.encoders_.values()))
             for attr in ("n_features_in_", "feature_names_in_"):

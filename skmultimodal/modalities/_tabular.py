@@ -269,7 +269,8 @@ class TabularModality(TransformerMixin, BaseEstimator):
         if keep.any():
             values = np.asarray(self.preprocessor_.transform(self._prepare(block[keep])),
                                 dtype=np.float64)
-            out[keep] = values
+            with np.errstate(over="ignore"):  # overflows are reported below
+                out[keep] = values
             bad = ~np.isfinite(out)
             if bad.any():
                 names = self.get_feature_names_out()

@@ -283,7 +283,7 @@ def _transform_info(transform):
             "Embeddings can only be cached for images prepared without augmentation."
         )
     return {"image_size": transform.image_size, "channels": transform.channels,
-            "normalize": transform.stats}
+            "normalize": transform.stats, "intensity_range": transform.intensity_range}
 
 
 class _Rows(Dataset):

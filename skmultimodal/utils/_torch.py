@@ -2,8 +2,10 @@
 DataLoader workers and the training-speed options."""
 
 import contextlib
+import functools
 import numbers
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -51,15 +53,44 @@ def resolve_seed(random_state):
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
+#: Held by the fit running in this process: torch's random generator is global.
+_SEED_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def torch_seed(seed, device="cpu"):
-    """Seed torch inside the block and restore the global RNG state after it."""
-    devices = []
-    if str(device).startswith("cuda") and torch.cuda.is_available():
-        devices = [torch.device(device).index or 0]
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+    """Seed torch inside the block and restore the global RNG state after it.
+
+    torch's random generator (weight initialisation, dropout, augmentation)
+    is global to the process, so two seeded blocks running in threads of one
+    process would draw from each other's sequence. The blocks therefore run
+    one at a time (a re-entrant lock: a fit may fit other estimators inside
+    it); a thread that has to wait is told once. Processes (joblib's default
+    loky backend, Dask workers) run in parallel as before.
+    """
+    if not _SEED_LOCK.acquire(blocking=False):
+        _warn_threads_once()
+        _SEED_LOCK.acquire()
+    try:
+        devices = []
+        if str(device).startswith("cuda") and torch.cuda.is_available():
+            devices = [torch.device(device).index or 0]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        _SEED_LOCK.release()
+
+
+@functools.cache
+def _warn_threads_once():
+    warnings.warn(
+        "Another fit is running in a thread of this process. torch's random "
+        "generator is global to the process, so fits in threads (e.g. joblib's "
+        "threading backend) run one after the other to stay reproducible. For "
+        "parallel fits use processes: joblib's default 'loky' backend or Dask.",
+        UserWarning, stacklevel=4,
+    )
 
 
 def resolve_optimizer(optimizer):

@@ -7,13 +7,24 @@ a pickle round trip with identical predictions, reproducibility from
 patient-grouped cross-validation, and missing modalities for the estimators
 that support them (class attribute ``_supports_missing_modalities``).
 
+A second layer (:func:`yield_bad_input_checks`) sends what careless or
+hostile users send: values finite in float64 but not in float32, the same
+pictures in several dtypes and file formats, truncated image files, and
+empty and one-row frames. Each must give the same answer or a clear error.
+
 Each check takes ``(estimator, X, y, groups)``; ``X`` is a DataFrame as made
 by :func:`skmultimodal.datasets.make_multimodal_classification`.
 """
 
+import contextlib
 import pickle
+import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from PIL import Image
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_validate
 
@@ -86,3 +97,125 @@ def yield_multimodal_checks(estimator):
     yield check_grouped_cross_validate
     if getattr(estimator, "_supports_missing_modalities", False):
         yield check_missing_modality
+
+
+# -- bad inputs: refused with a clear error, never a silent wrong answer --------
+@contextlib.contextmanager
+def _raises(types, match):
+    """Assert that the block raises one of ``types`` with a message matching ``match``."""
+    try:
+        yield
+    except types as exc:
+        assert re.search(match, str(exc)), f"{type(exc).__name__}: {exc}"
+    else:
+        raise AssertionError(f"no {types} was raised")
+
+
+def _corrupt(X, row, *, image=None, tab=None):
+    X = X.copy()
+    label = X.index[row]
+    if image is not None:
+        X.at[label, "image"] = image
+    if tab is not None:
+        X.loc[label, [c for c in X.columns if str(c).startswith("tab_")]] = tab
+    return X
+
+
+def check_refuses_values_not_finite_in_float32(estimator, X, y, groups):
+    """Values finite in float64 but not in float32 are an error naming the row."""
+    huge = _corrupt(X, 3, image=np.full(X["image"].iloc[0].shape, 1e300), tab=1e200)
+    with _raises((ValueError, FloatingPointError), r"row|column"):
+        clone(estimator).fit(huge, y)
+    fitted = clone(estimator).fit(X, y)
+    with _raises((ValueError, FloatingPointError), r"row|column"):
+        fitted.predict_proba(huge)
+
+
+def _with_images(X, convert):
+    X = X.copy()
+    X["image"] = pd.Series([convert(im) for im in X["image"]], index=X.index, dtype=object)
+    return X
+
+
+def check_same_picture_any_dtype(estimator, X, y, groups):
+    """The same pictures as uint16, float32 or float64 arrays give the same predictions.
+
+    int64 arrays do not say their intensity range: an error until it is stated.
+    """
+    fitted = clone(estimator).fit(X, y)
+    expected = fitted.predict_proba(X)
+    for convert in (lambda a: a.astype(np.uint16) * 257, lambda a: a / 255.0,
+                    lambda a: (a / 255.0).astype(np.float32)):
+        np.testing.assert_allclose(fitted.predict_proba(_with_images(X, convert)),
+                                   expected, atol=1e-6)
+    as_int64 = _with_images(X, lambda a: a.astype(np.int64))
+    try:
+        fitted.predict_proba(as_int64)
+    except ValueError as exc:
+        assert "intensity_range" in str(exc), str(exc)
+    else:
+        assert _ignores_images(fitted, X, expected)
+
+
+def check_same_picture_any_file_format(estimator, X, y, groups):
+    """Arrays, PNG, BMP and (8- and 16-bit) TIFF files of one picture predict the same."""
+    fitted = clone(estimator).fit(X, y)
+    expected = fitted.predict_proba(X)
+    with tempfile.TemporaryDirectory() as folder:
+        for suffix, convert in ((".png", None), (".bmp", None), (".tif", None),
+                                (".tiff", lambda a: a.astype(np.uint16) * 257)):
+            paths = []
+            for i, im in enumerate(X["image"]):
+                path = Path(folder) / f"{i}{suffix}"
+                Image.fromarray(im if convert is None else convert(im)).save(path)
+                paths.append(str(path))
+            files = X.assign(image=pd.Series(paths, index=X.index, dtype=object))
+            np.testing.assert_allclose(fitted.predict_proba(files), expected, atol=1e-6)
+
+
+def _ignores_images(fitted, X, expected):
+    """Whether the fitted estimator's predictions do not depend on the images."""
+    blank = _with_images(X, np.zeros_like)
+    return np.array_equal(fitted.predict_proba(blank), expected)
+
+
+def check_truncated_image_file(estimator, X, y, groups):
+    """A truncated image file is an error naming the file (or is never read)."""
+    fitted = clone(estimator).fit(X, y)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i, im in enumerate(X["image"]):
+            path = Path(folder) / f"{i}.png"
+            Image.fromarray(im).save(path)
+            paths.append(str(path))
+        data = Path(paths[2]).read_bytes()
+        Path(paths[2]).write_bytes(data[: len(data) // 2])
+        files = X.assign(image=pd.Series(paths, index=X.index, dtype=object))
+        try:
+            fitted.predict_proba(files)
+        except ValueError as exc:
+            assert f"{Path(paths[2]).name}'" in str(exc), str(exc)
+        else:
+            assert _ignores_images(fitted, X, fitted.predict_proba(X))
+
+
+def check_empty_and_one_row_frames(estimator, X, y, groups):
+    """Empty frames are an error that says so; one row fits (one class: an error)
+    and predicts."""
+    with _raises(ValueError, r"0 rows|0 sample"):
+        clone(estimator).fit(X.iloc[:0], y[:0])
+    with _raises(ValueError, r"only one class|at least 2 classes"):
+        clone(estimator).fit(X.iloc[:1], y[:1])
+    fitted = clone(estimator).fit(X, y)
+    with _raises(ValueError, r"0 rows|0 sample"):
+        fitted.predict_proba(X.iloc[:0])
+    assert fitted.predict_proba(X.iloc[:1]).shape == (1, len(fitted.classes_))
+
+
+def yield_bad_input_checks(estimator):
+    """Yield the bad-input checks: they apply to every public classifier."""
+    yield check_refuses_values_not_finite_in_float32
+    yield check_same_picture_any_dtype
+    yield check_same_picture_any_file_format
+    yield check_truncated_image_file
+    yield check_empty_and_one_row_frames

@@ -45,3 +45,24 @@ def test_subset_and_length_checks():
         MultimodalDataset({"a": ArraySource(np.ones((2, 1))), "b": ArraySource(np.ones((3, 1)))})
     with pytest.raises(ValueError, match="y has 2"):
         MultimodalDataset({"a": ArraySource(np.ones((3, 1)))}, y=[0, 1])
+
+
+def test_images_of_different_sizes_without_image_size_say_so():
+    from skmultimodal import ImageClassifier
+
+    cells = [np.zeros((16, 16), np.uint8)] * 6 + [np.zeros((20, 24), np.uint8)] * 6
+    y = np.array([0, 1] * 6)
+    clf = ImageClassifier(backbone="simple_cnn", image_size=None, max_epochs=1,
+                          batch_size=12, random_state=0, device="cpu")
+    with pytest.raises(ValueError, match=r"'image' have different sizes \(16x16, 20x24\); "
+                                         r"with image_size=None.*Set image_size"):
+        clf.fit(cells, y)
+
+
+def test_sample_weights_travel_with_their_rows():
+    from skmultimodal.data._dataset import SAMPLE_WEIGHT_KEY
+
+    ds = MultimodalDataset({"t": ArraySource(np.arange(8.0).reshape(4, 2))},
+                           y=[0, 1, 0, 1], sample_weight=[1.0, 2.0, 3.0, 4.0])
+    x, target = ds.subset([3, 1])[0]
+    assert float(x[SAMPLE_WEIGHT_KEY]) == 4.0 and int(target) == 1

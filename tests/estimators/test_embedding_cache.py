@@ -97,7 +97,7 @@ def test_changed_file_is_recomputed(tmp_path, files, images, encoded):
 
 
 @pytest.mark.parametrize("change", [{"image_size": 12}, {"normalize": None},
-                                    {"random_state": 1}])
+                                    {"intensity_range": (0, 300)}, {"random_state": 1}])
 def test_settings_changing_embeddings_recompute(tmp_path, files, encoded, change):
     X, _ = files
     cache = tmp_path / "c"

@@ -69,10 +69,10 @@ def count_reads(monkeypatch):
     counter = multiprocessing.Value("i", 0)
     read = _dataset.read_image
 
-    def counting_read(cell, row=None):
+    def counting_read(cell, row=None, **kwargs):
         with counter.get_lock():
             counter.value += 1
-        return read(cell, row=row)
+        return read(cell, row=row, **kwargs)
 
     monkeypatch.setattr(_dataset, "read_image", counting_read)
     return counter
