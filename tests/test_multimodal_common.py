@@ -4,7 +4,10 @@ import pytest
 from sklearn.base import clone
 
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.utils._test_common.instance_generator import multimodal_instances
+from skmultimodal.utils._test_common.instance_generator import (
+    bad_input_instances,
+    multimodal_instances,
+)
 from skmultimodal.utils.estimator_checks import yield_bad_input_checks, yield_multimodal_checks
 
 
@@ -24,7 +27,7 @@ def test_multimodal_behaviour(estimator, check, table):
     check(clone(estimator), *table)
 
 
-BAD_INPUT_CASES = [(est, check) for est in multimodal_instances()
+BAD_INPUT_CASES = [(est, check) for est in bad_input_instances()
                    for check in yield_bad_input_checks(est)]
 
 

@@ -35,6 +35,12 @@ from ..utils._torch import (
 )
 
 
+def check_not_empty(n_rows, what):
+    """Raise a ValueError saying that X has no rows, and what needs them."""
+    if n_rows == 0:
+        raise ValueError(f"X has 0 rows (found array with 0 sample(s)); {what}.")
+
+
 def drop_zero_weight_rows(X, y, sample_weight, uniform_is_none=True):
     """Validate ``sample_weight``; return X, y and weights without the 0-weight rows.
 
@@ -47,11 +53,7 @@ def drop_zero_weight_rows(X, y, sample_weight, uniform_is_none=True):
         n_rows = _num_samples(X)
     except TypeError:  # not a table: _prepare_X says what X must be
         return X, y, sample_weight
-    if n_rows == 0:
-        raise ValueError(
-            "X has 0 rows (found array with 0 sample(s)); fit needs at least 2 rows "
-            "of 2 classes."
-        )
+    check_not_empty(n_rows, "fit needs at least 2 rows of 2 classes")
     if sample_weight is None:
         return X, y, None
     sample_weight = _check_sample_weight(sample_weight, np.empty((n_rows, 0)),
@@ -358,11 +360,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     def _dataset(self, X):
         check_is_fitted(self, "net_")
         prepared = self._prepare_X(X, reset=False)
-        if self._n_rows(prepared) == 0:
-            raise ValueError(
-                f"X has 0 rows (found array with 0 sample(s)); {type(self).__name__} "
-                "needs at least one row to predict."
-            )
+        check_not_empty(self._n_rows(prepared),
+                        f"{type(self).__name__} needs at least one row to predict")
         return MultimodalDataset(
             self._make_sources(prepared, train=False), None, self._with_presence
         )

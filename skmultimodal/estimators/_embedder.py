@@ -10,6 +10,7 @@ from ..modalities import ImageModality
 from ..nn import get_backbone
 from ..utils._cache import check_memory, encode_source
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
+from ._base import check_not_empty
 from ._image_input import image_cells
 
 
@@ -109,7 +110,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
             intensity_range=self.intensity_range,
         ).check_params()
         check_memory(self.memory)
-        image_cells(self, X, self.column, reset=True)
+        cells, _ = image_cells(self, X, self.column, reset=True)
+        check_not_empty(len(cells), "ImageEmbedder needs at least one image to fit")
         self.device_ = resolve_device(self.device)
         with torch_seed(resolve_seed(self.random_state), self.device_):
             kwargs = self.modality_.backbone_kwargs()
@@ -128,9 +130,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "backbone_")
         store = check_memory(self.memory)
         cells, labels = image_cells(self, X, self.column, reset=False)
+        check_not_empty(len(cells), "ImageEmbedder needs at least one image to embed")
         source = self.modality_.make_source(cells, labels, train=False)
-        if len(source) == 0:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
         embeddings, _ = encode_source(
             self.backbone_.to(self.device_), source, output="pooled", store=store,
             batch_size=self.batch_size, num_workers=self.num_workers,

@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 
 from ..modalities import check_column_present
 from ..modalities._tabular import as_frame
-from ..estimators._base import drop_zero_weight_rows
+from ..estimators._base import check_not_empty, drop_zero_weight_rows
 from ._base import _rows_text, check_named_list
 
 VOTINGS = ("soft", "weighted", "stacking")
@@ -353,11 +353,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         X = self._check_X(X, reset=False)
-        if len(X) == 0:
-            raise ValueError(
-                "X has 0 rows (found array with 0 sample(s)); LateFusionClassifier "
-                "needs at least one row to predict."
-            )
+        check_not_empty(len(X), "LateFusionClassifier needs at least one row to predict")
         blocks, missing = self._blocks(X)
         n = len(X)
         if self.voting == "stacking":

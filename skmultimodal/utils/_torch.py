@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import torch
+from joblib import parallel_config
 from sklearn.utils import check_random_state
 
 _OPTIMIZERS = {
@@ -67,6 +68,11 @@ def torch_seed(seed, device="cpu"):
     one at a time (a re-entrant lock: a fit may fit other estimators inside
     it); a thread that has to wait is told once. Processes (joblib's default
     loky backend, Dask workers) run in parallel as before.
+
+    joblib calls inside the block (a ``ColumnTransformer`` fitting its
+    columns, say) run sequentially, in this thread: the block never waits on
+    tasks that other threads would have to run, which could be waiting on
+    this lock (a Dask worker thread that secedes, for instance).
     """
     if not _SEED_LOCK.acquire(blocking=False):
         _warn_threads_once()
@@ -75,7 +81,7 @@ def torch_seed(seed, device="cpu"):
         devices = []
         if str(device).startswith("cuda") and torch.cuda.is_available():
             devices = [torch.device(device).index or 0]
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), parallel_config(backend="sequential"):
             torch.manual_seed(seed)
             yield
     finally:

@@ -17,6 +17,7 @@ by :func:`skmultimodal.datasets.make_multimodal_classification`.
 """
 
 import contextlib
+import inspect
 import pickle
 import re
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_validate
 
 
@@ -121,14 +122,21 @@ def _corrupt(X, row, *, image=None, tab=None):
     return X
 
 
+def _output(fitted, X):
+    """What a fitted estimator gives: probabilities, else its transform."""
+    method = "predict_proba" if hasattr(fitted, "predict_proba") else "transform"
+    return getattr(fitted, method)(X)
+
+
 def check_refuses_values_not_finite_in_float32(estimator, X, y, groups):
     """Values finite in float64 but not in float32 are an error naming the row."""
     huge = _corrupt(X, 3, image=np.full(X["image"].iloc[0].shape, 1e300), tab=1e200)
-    with _raises((ValueError, FloatingPointError), r"row|column"):
-        clone(estimator).fit(huge, y)
     fitted = clone(estimator).fit(X, y)
     with _raises((ValueError, FloatingPointError), r"row|column"):
-        fitted.predict_proba(huge)
+        _output(fitted, huge)
+    if is_classifier(estimator) or _needs_y(estimator):
+        with _raises((ValueError, FloatingPointError), r"row|column"):
+            clone(estimator).fit(huge, y)
 
 
 def _with_images(X, convert):
@@ -143,14 +151,14 @@ def check_same_picture_any_dtype(estimator, X, y, groups):
     int64 arrays do not say their intensity range: an error until it is stated.
     """
     fitted = clone(estimator).fit(X, y)
-    expected = fitted.predict_proba(X)
+    expected = _output(fitted, X)
     for convert in (lambda a: a.astype(np.uint16) * 257, lambda a: a / 255.0,
                     lambda a: (a / 255.0).astype(np.float32)):
-        np.testing.assert_allclose(fitted.predict_proba(_with_images(X, convert)),
-                                   expected, atol=1e-6)
+        np.testing.assert_allclose(_output(fitted, _with_images(X, convert)),
+                                   expected, atol=1e-5)
     as_int64 = _with_images(X, lambda a: a.astype(np.int64))
     try:
-        fitted.predict_proba(as_int64)
+        _output(fitted, as_int64)
     except ValueError as exc:
         assert "intensity_range" in str(exc), str(exc)
     else:
@@ -160,7 +168,7 @@ def check_same_picture_any_dtype(estimator, X, y, groups):
 def check_same_picture_any_file_format(estimator, X, y, groups):
     """Arrays, PNG, BMP and (8- and 16-bit) TIFF files of one picture predict the same."""
     fitted = clone(estimator).fit(X, y)
-    expected = fitted.predict_proba(X)
+    expected = _output(fitted, X)
     with tempfile.TemporaryDirectory() as folder:
         for suffix, convert in ((".png", None), (".bmp", None), (".tif", None),
                                 (".tiff", lambda a: a.astype(np.uint16) * 257)):
@@ -170,13 +178,13 @@ def check_same_picture_any_file_format(estimator, X, y, groups):
                 Image.fromarray(im if convert is None else convert(im)).save(path)
                 paths.append(str(path))
             files = X.assign(image=pd.Series(paths, index=X.index, dtype=object))
-            np.testing.assert_allclose(fitted.predict_proba(files), expected, atol=1e-6)
+            np.testing.assert_allclose(_output(fitted, files), expected, atol=1e-5)
 
 
 def _ignores_images(fitted, X, expected):
     """Whether the fitted estimator's predictions do not depend on the images."""
     blank = _with_images(X, np.zeros_like)
-    return np.array_equal(fitted.predict_proba(blank), expected)
+    return np.array_equal(_output(fitted, blank), expected)
 
 
 def check_truncated_image_file(estimator, X, y, groups):
@@ -192,28 +200,34 @@ def check_truncated_image_file(estimator, X, y, groups):
         Path(paths[2]).write_bytes(data[: len(data) // 2])
         files = X.assign(image=pd.Series(paths, index=X.index, dtype=object))
         try:
-            fitted.predict_proba(files)
+            _output(fitted, files)
         except ValueError as exc:
             assert f"{Path(paths[2]).name}'" in str(exc), str(exc)
         else:
-            assert _ignores_images(fitted, X, fitted.predict_proba(X))
+            assert _ignores_images(fitted, X, _output(fitted, X))
+
+
+def _needs_y(estimator):
+    return "y" in inspect.signature(type(estimator).fit).parameters and not (
+        inspect.signature(type(estimator).fit).parameters["y"].default is None)
 
 
 def check_empty_and_one_row_frames(estimator, X, y, groups):
-    """Empty frames are an error that says so; one row fits (one class: an error)
-    and predicts."""
+    """An empty frame is an error that says so, at fit and predict; a one-row
+    frame predicts, and fitting on it (one class) is an error that says so."""
     with _raises(ValueError, r"0 rows|0 sample"):
         clone(estimator).fit(X.iloc[:0], y[:0])
-    with _raises(ValueError, r"only one class|at least 2 classes"):
-        clone(estimator).fit(X.iloc[:1], y[:1])
+    if is_classifier(estimator) or _needs_y(estimator):
+        with _raises(ValueError, r"only one class|at least 2 classes"):
+            clone(estimator).fit(X.iloc[:1], y[:1])
     fitted = clone(estimator).fit(X, y)
     with _raises(ValueError, r"0 rows|0 sample"):
-        fitted.predict_proba(X.iloc[:0])
-    assert fitted.predict_proba(X.iloc[:1]).shape == (1, len(fitted.classes_))
+        _output(fitted, X.iloc[:0])
+    assert len(_output(fitted, X.iloc[:1])) == 1
 
 
 def yield_bad_input_checks(estimator):
-    """Yield the bad-input checks: they apply to every public classifier."""
+    """Yield the bad-input checks: they apply to every public estimator."""
     yield check_refuses_values_not_finite_in_float32
     yield check_same_picture_any_dtype
     yield check_same_picture_any_file_format

@@ -77,6 +77,13 @@ def test_cross_validate_on_dask(client, data):
     # a patient never sits on both sides of a split
     for train, test in zip(result["indices"]["train"], result["indices"]["test"]):
         assert set(groups[train]).isdisjoint(groups[test])
+    # A worker thread waiting on nested joblib tasks (ColumnTransformer) lets
+    # the worker start another fit in the same process; the fits run one after
+    # the other, so each fold's model is the one fitted locally, bit for bit.
+    for k, est in enumerate(result["estimator"]):
+        train = result["indices"]["train"][k]
+        local = _model().fit(X.iloc[train], y[train])
+        np.testing.assert_array_equal(est.predict_proba(X), local.predict_proba(X))
 
 
 def test_grid_search_on_dask(client, data):

@@ -80,6 +80,25 @@ MULTIMODAL_PARAMS = {
 }
 
 
+# The transformers, on the same tables, for the bad-input checks.
+TRANSFORMER_PARAMS = {
+    "ImageEmbedder": dict(column="image", backbone="simple_cnn", image_size=16,
+                          random_state=0, device="cpu"),
+    "DeepFeatureExtractor": dict(image_columns="image", backbone="simple_cnn",
+                                 image_size=16, encoder_params=dict(max_epochs=2),
+                                 random_state=0, device="cpu"),
+}
+
+
+def bad_input_instances():
+    """Every public estimator configured for multimodal tables."""
+    yield from multimodal_instances()
+    for name, Estimator in all_estimators(type_filter="transformer"):
+        if name not in TRANSFORMER_PARAMS:
+            raise KeyError(f"{name} has no configuration in TRANSFORMER_PARAMS")
+        yield Estimator(**TRANSFORMER_PARAMS[name])
+
+
 def multimodal_instances():
     """Classifiers configured for multimodal tables, one per public classifier."""
     for name, Estimator in all_estimators(type_filter="classifier"):
