@@ -26,13 +26,15 @@ def check_intensity_range(intensity_range):
 
     Parameters
     ----------
-    intensity_range : "auto", "minmax", number or (low, high)
+    intensity_range : "auto", "minmax", None, number or (low, high)
         See :class:`ImageTransform`.
 
     Returns
     -------
-    resolved : str or tuple of float
+    resolved : str, None or tuple of float
     """
+    if intensity_range is None:
+        return None
     if isinstance(intensity_range, str):
         if intensity_range in ("auto", "minmax"):
             return intensity_range
@@ -52,7 +54,8 @@ def check_intensity_range(intensity_range):
         f"intensity_range={intensity_range!r} is not supported; use 'auto' (the "
         "range of uint8, uint16 and bool images, [0, 1] for float images), "
         "'minmax' (each image scaled by its own minimum and maximum), a positive "
-        "number (the maximum, e.g. 255 or 4095) or a (low, high) pair."
+        "number (the maximum, e.g. 255 or 4095), a (low, high) pair, or None (the "
+        "values used as they are, for images you have scaled yourself)."
     )
 
 
@@ -64,6 +67,8 @@ def _value_range(arr):
 
 def _unit_scale(arr, intensity_range):
     """Return (offset, scale) mapping the intensities of ``arr`` to [0, 1]."""
+    if intensity_range is None:  # stated: the values are model-ready
+        return 0.0, 1.0
     if intensity_range == "minmax":
         low, high = _value_range(arr)
         return low, (high - low) or 1.0
@@ -121,7 +126,7 @@ def to_float_tensor(arr, intensity_range="auto"):
     if arr.shape[-1] == 4:
         arr = arr[:, :, :3]
     offset, scale = _unit_scale(arr, intensity_range)
-    if offset == 0.0 and arr.dtype in _DTYPE_RANGE:
+    if offset == 0.0 and arr.dtype in _DTYPE_RANGE and intensity_range is not None:
         tensor = torch.tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
         tensor = tensor.to(torch.float32) / scale
     else:
@@ -244,13 +249,15 @@ class ImageTransform:
     normalize : see :func:`normalisation_stats`
     augment : callable or None
         Applied after resizing, before normalisation, in training only.
-    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
         How pixel values map to [0, 1] before normalisation. "auto": by the
         dtype (uint8 / 255, uint16 / 65535, bool as 0 or 1, float images
         must lie in [0, 1]; other integer dtypes are an error until the
         range is stated). A number ``high`` or a pair ``(low, high)`` states
         the range of every image, whatever its dtype (values outside it are
         an error). "minmax" scales each image by its own minimum and maximum.
+        None uses the values as they are, in any range (images the user has
+        already scaled or standardised).
     """
 
     def __init__(self, image_size, channels, normalize, augment=None,

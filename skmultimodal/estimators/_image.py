@@ -29,15 +29,16 @@ class ImageClassifier(BaseNetClassifier):
     channels : {1, 3}, default=3
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
-    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
         How pixel values map to [0, 1] before ``normalize``. "auto" reads the
         range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
         float images must already lie in [0, 1]; other integer dtypes (int64
         arrays, 32-bit integer TIFFs) are an error until the range is stated.
         A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype; "minmax" scales each image by its own
-        minimum and maximum. The same picture gives the same input whatever
-        its dtype or file format.
+        every image whatever its dtype (values outside it are an error);
+        "minmax" scales each image by its own minimum and maximum; None uses
+        the values as they are (images already scaled or standardised). The
+        same picture gives the same input whatever its dtype or file format.
     augment : bool, "default" or callable, default=False
         Training-time augmentation (flips, rotations, jitter for True).
     backbone_params : dict, default=None

@@ -88,15 +88,16 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
-    intensity_range : "auto", "minmax", number or (low, high), default="auto"
+    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
         How pixel values map to [0, 1] before ``normalize``. "auto" reads the
         range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
         float images must already lie in [0, 1]; other integer dtypes (int64
         arrays, 32-bit integer TIFFs) are an error until the range is stated.
         A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype; "minmax" scales each image by its own
-        minimum and maximum. The same picture gives the same input whatever
-        its dtype or file format.
+        every image whatever its dtype (values outside it are an error);
+        "minmax" scales each image by its own minimum and maximum; None uses
+        the values as they are (images already scaled or standardised). The
+        same picture gives the same input whatever its dtype or file format.
     augment : bool, "default" or callable, default=False
     encoder_params : dict, default=None
         Further parameters of every :class:`~skmultimodal.ImageClassifier`

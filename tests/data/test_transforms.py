@@ -120,7 +120,16 @@ def test_values_not_finite_in_float32_are_refused():
         ImageTransform(None, 1, None)(np.full((2, 2), 1e300))
 
 
-@pytest.mark.parametrize("bad", ["max", 0, -1, (5, 5), (0, np.inf), True, [1, 2, 3]])
+@pytest.mark.parametrize("bad", ["max", 0, -1, (5, 5), (0, np.inf), True, [1, 2, 3], "none"])
 def test_bad_intensity_range(bad):
     with pytest.raises(ValueError, match="intensity_range="):
         ImageTransform(None, 1, None, intensity_range=bad)
+
+
+def test_none_uses_the_values_as_they_are():
+    standardised = np.array([[-1.5, 0.0], [0.25, 3.0]])
+    out = ImageTransform(None, 1, None, intensity_range=None)(standardised)
+    torch.testing.assert_close(out, torch.tensor([[[-1.5, 0.0], [0.25, 3.0]]]))
+    # uint8 images are not divided either: the user said the values are ready
+    raw = ImageTransform(None, 1, None, intensity_range=None)(np.full((2, 2), 200, np.uint8))
+    torch.testing.assert_close(raw, torch.full((1, 2, 2), 200.0))

@@ -15,9 +15,9 @@ from ..discovery import all_estimators
 
 # Enough epochs for scikit-learn's accuracy checks on small blobs. The image
 # estimators read scikit-learn's feature vectors as images one pixel high:
-# they state the range of those values, as a user must for images that are
-# not uint8/uint16 or floats in [0, 1].
-_CHECK_RANGE = (-20.0, 20.0)
+# they say that those values are to be used as they are (a float image
+# outside [0, 1] is an error until its range is stated).
+_CHECK_RANGE = None
 INIT_PARAMS = {
     "ImageClassifier": dict(
         backbone="simple_cnn", image_size=8, max_epochs=30, batch_size=32, lr=1e-2,
@@ -49,7 +49,18 @@ INIT_PARAMS = {
 }
 
 # name -> {check name: reason}; the target is to keep this empty.
-EXPECTED_FAILED_CHECKS = {}
+_SHUFFLED_BATCHES = (
+    "trained on shuffled mini-batches: a row repeated k times lands in other "
+    "batches than one row of weight k, so the fits differ (as for scikit-learn's "
+    "SGD and MLP estimators); tests/estimators/test_sample_weight.py checks what "
+    "does hold exactly (equal weights = none, weight 0 = row removed) and that "
+    "weights act as class_weight does"
+)
+EXPECTED_FAILED_CHECKS = {
+    name: {"check_sample_weight_equivalence_on_dense_data": _SHUFFLED_BATCHES}
+    for name in ("ImageClassifier", "TabularMLPClassifier", "IntermediateFusionClassifier",
+                 "CrossAttentionFusionClassifier", "DeepFeatureExtractor")
+}
 
 
 # Configurations on the multimodal tables of make_multimodal_classification
