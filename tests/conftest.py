@@ -61,3 +61,18 @@ def encoded(monkeypatch):
 
         monkeypatch.setattr(cls, "forward_features", counting)
     return counts
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """Read the single line the command line printed on stderr (no traceback)."""
+
+    def read():
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, err
+        assert lines[0].startswith("skmultimodal: error: "), lines[0]
+        return lines[0]
+
+    return read

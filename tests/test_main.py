@@ -160,55 +160,45 @@ def _fail_if_called(*args, **kwargs):
     raise AssertionError("the demo started working")
 
 
-def _error_line(capsys):
-    """The single line the command printed on stderr (no traceback)."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("skmultimodal: error: "), lines[0]
-    return lines[0]
-
-
 def _demo_argv(out, *extra):
     return ["demo", "--quick", "--synthetic-only", "--output", str(out), *extra]
 
 
-def test_demo_refuses_an_existing_file_before_any_work(tmp_path, monkeypatch, capsys):
+def test_demo_refuses_an_existing_file_before_any_work(tmp_path, monkeypatch, cli_error):
     monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
     target = tmp_path / "results"
     target.write_text("not a folder")
     start = time.perf_counter()
     assert main(_demo_argv(target)) == 2
     assert time.perf_counter() - start < 5
-    line = _error_line(capsys)
+    line = cli_error()
     assert f"the output folder {target} is an existing file, not a folder" in line
     assert target.read_text() == "not a folder"
     # a folder that cannot be created under it
     assert main(_demo_argv(target / "sub")) == 2
-    assert f"{target} is a file, not a folder" in _error_line(capsys)
+    assert f"{target} is a file, not a folder" in cli_error()
 
 
-def test_demo_refuses_an_unwritable_folder(tmp_path, monkeypatch, capsys):
+def test_demo_refuses_an_unwritable_folder(tmp_path, monkeypatch, cli_error):
     monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
     # simulated, so that the test also runs as root (which ignores permissions)
     monkeypatch.setattr(_demo.os, "access", lambda path, mode: False)
     assert main(_demo_argv(tmp_path / "new" / "results")) == 2
     assert f"cannot create the output folder {tmp_path / 'new' / 'results'}: " \
-        f"{tmp_path} is not writable" in _error_line(capsys)
+        f"{tmp_path} is not writable" in cli_error()
     assert main(_demo_argv(tmp_path)) == 2
-    assert f"cannot write to the output folder {tmp_path}" in _error_line(capsys)
+    assert f"cannot write to the output folder {tmp_path}" in cli_error()
     assert not (tmp_path / "new").exists()
 
 
-def test_demo_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
+def test_demo_refuses_to_overwrite_results(tmp_path, monkeypatch, cli_error):
     monkeypatch.setattr(_demo, "_synthetic", _fail_if_called)
     out = tmp_path / "results"
     out.mkdir()
     for name in ("results.csv", "roc_synthetic.png", "notes.txt"):
         (out / name).write_text("earlier run")
     assert main(_demo_argv(out)) == 2
-    line = _error_line(capsys)
+    line = cli_error()
     assert "already holds results.csv, roc_synthetic.png: pass --overwrite" in line
     assert "notes.txt" not in line
     assert (out / "results.csv").read_text() == "earlier run"
@@ -228,14 +218,14 @@ def test_demo_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
     (ImportError("xgboost is needed: pip install xgboost"),
      "skmultimodal: error: xgboost is needed: pip install xgboost"),
 ])
-def test_errors_print_one_line(tmp_path, monkeypatch, capsys, error, message):
+def test_errors_print_one_line(tmp_path, monkeypatch, cli_error, error, message):
     def fail(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(_demo, "_synthetic", fail)
     monkeypatch.delenv("SKMULTIMODAL_DEBUG", raising=False)
     assert main(_demo_argv(tmp_path / "out")) == 2
-    assert _error_line(capsys) == message
+    assert cli_error() == message
     # --debug, before or after the command, or SKMULTIMODAL_DEBUG: the traceback
     for argv in (["--debug", *_demo_argv(tmp_path / "out")],
                  _demo_argv(tmp_path / "out", "--debug")):

@@ -270,20 +270,10 @@ def test_parser_defaults():
         "study2", "public", False, None, 0)
 
 
-def _error_line(capsys):
-    """The single line the command printed on stderr (no traceback)."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("skmultimodal: error: "), lines[0]
-    return lines[0]
-
-
-def test_missing_public_data_is_a_clean_error(tmp_path, capsys):
+def test_missing_public_data_is_a_clean_error(tmp_path, cli_error):
     assert main(["reproduce", "study3", "--quick", "--data-home", str(tmp_path),
                  "--output-dir", str(tmp_path / "out")]) == 2
-    assert "BrEaST-Lesions-USG" in _error_line(capsys)
+    assert "BrEaST-Lesions-USG" in cli_error()
     assert not (tmp_path / "out").exists()
 
 
@@ -297,14 +287,14 @@ def no_work(monkeypatch):
         monkeypatch.setitem(_reproduce._STUDIES, study, fail)
 
 
-def test_existing_file_as_output_is_refused_before_any_work(tmp_path, no_work, capsys):
+def test_existing_file_as_output_is_refused_before_any_work(tmp_path, no_work, cli_error):
     target = tmp_path / "results.csv"
     target.write_text("a file")
     start = time.perf_counter()
     assert main(["reproduce", "study1", "--output", str(target)]) == 2
     assert time.perf_counter() - start < 5
     assert f"the output folder {target} is an existing file, not a folder" in \
-        _error_line(capsys)
+        cli_error()
     assert target.read_text() == "a file"
 
 
@@ -326,19 +316,19 @@ def test_existing_file_as_output_from_the_shell(tmp_path):
     assert done.stdout == ""
 
 
-def test_default_output_folder_is_checked(tmp_path, no_work, monkeypatch, capsys):
+def test_default_output_folder_is_checked(tmp_path, no_work, monkeypatch, cli_error):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "skmultimodal-results" / "study3").mkdir(parents=True)
     (tmp_path / "skmultimodal-results" / "study3" / "results.md").write_text("old")
     assert main(["reproduce", "study3"]) == 2
-    line = _error_line(capsys)
+    line = cli_error()
     folder = Path("skmultimodal-results") / "study3"
     assert f"{folder} already holds results.md: pass --overwrite" in line
     with pytest.raises(AssertionError, match="started working"):
         main(["reproduce", "study2"])  # another study's folder
 
 
-def test_rerun_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
+def test_rerun_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys, cli_error):
     _tiny_config(monkeypatch)
     rng = np.random.default_rng(3)
     patients = [f"TCGA-AA-{i:04d}" for i in range(16)]
@@ -361,7 +351,7 @@ def test_rerun_refuses_to_overwrite_results(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
 
     assert main(argv) == 2
-    line = _error_line(capsys)
+    line = cli_error()
     assert f"already holds {', '.join(names)}: pass --overwrite" in line
     assert (out / "results.csv").read_text() == "earlier run"
 
