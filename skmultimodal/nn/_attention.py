@@ -4,6 +4,8 @@ import math
 import torch
 from torch import nn
 
+from ._checks import check_positive_int
+
 __all__ = ["ECA", "CBAM", "ATTENTIONS", "create_attention"]
 
 #: Valid values of the ``attention`` argument of the backbones.
@@ -61,11 +63,6 @@ def create_attention(attention, channels):
     if attention == "eca":
         return ECA(channels)
     return CBAM(channels)
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def eca_kernel_size(channels, gamma=2, b=1):
@@ -126,10 +123,10 @@ class ECA(nn.Module):
 
     def __init__(self, channels, gamma=2, b=1, kernel_size=None):
         super().__init__()
-        _check_positive_int(channels, "channels")
+        check_positive_int(channels, "channels")
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, b)
-        _check_positive_int(kernel_size, "kernel_size")
+        check_positive_int(kernel_size, "kernel_size")
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         self.channels = channels
@@ -232,9 +229,9 @@ class CBAM(nn.Module):
 
     def __init__(self, channels, reduction=16, spatial_kernel=7):
         super().__init__()
-        _check_positive_int(channels, "channels")
-        _check_positive_int(reduction, "reduction")
-        _check_positive_int(spatial_kernel, "spatial_kernel")
+        check_positive_int(channels, "channels")
+        check_positive_int(reduction, "reduction")
+        check_positive_int(spatial_kernel, "spatial_kernel")
         if spatial_kernel % 2 == 0:
             raise ValueError(f"spatial_kernel must be odd, got {spatial_kernel}")
         self.channels = channels

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import check_positive_int, check_rate
 from ._mlp import MLP
 from ._registry import get_backbone
 
@@ -56,16 +57,6 @@ def _check_specs(modalities):
     if len(set(names)) != len(names):
         raise ValueError(f"Modality names are not unique: {names}")
     return names
-
-
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_rate(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
 
 
 class ModalityEncoder(nn.Module):
@@ -174,7 +165,7 @@ class _FusionNetBase(nn.Module):
     def __init__(self, modalities, modality_dropout):
         super().__init__()
         self.names = _check_specs(modalities)
-        _check_rate(modality_dropout, "modality_dropout")
+        check_rate(modality_dropout, "modality_dropout")
         self.modality_dropout = float(modality_dropout)
         self.encoders = nn.ModuleDict(
             {spec["name"]: ModalityEncoder(spec) for spec in modalities}
@@ -252,10 +243,10 @@ class IntermediateFusionNet(_FusionNetBase):
                  kronecker_dim=16, head_hidden_sizes=(128,), dropout=0.1,
                  modality_dropout=0.1):
         super().__init__(modalities, modality_dropout)
-        _check_positive(n_classes, "n_classes")
-        _check_positive(embed_dim, "embed_dim")
-        _check_positive(kronecker_dim, "kronecker_dim")
-        _check_rate(dropout, "dropout")
+        check_positive_int(n_classes, "n_classes")
+        check_positive_int(embed_dim, "embed_dim")
+        check_positive_int(kronecker_dim, "kronecker_dim")
+        check_rate(dropout, "dropout")
         if fusion not in FUSIONS:
             raise ValueError(f"fusion={fusion!r} is not supported; choose one of {list(FUSIONS)}.")
         n_mod = len(self.names)
@@ -447,16 +438,16 @@ class CrossAttentionFusionNet(_FusionNetBase):
                  n_tokens=4, dropout=0.1, pooling="mean", modality_dropout=0.1,
                  pos_grid=7):
         super().__init__(modalities, modality_dropout)
-        _check_positive(n_classes, "n_classes")
-        _check_positive(embed_dim, "embed_dim")
-        _check_positive(n_heads, "n_heads")
-        _check_positive(n_tokens, "n_tokens")
-        _check_positive(pos_grid, "pos_grid")
+        check_positive_int(n_classes, "n_classes")
+        check_positive_int(embed_dim, "embed_dim")
+        check_positive_int(n_heads, "n_heads")
+        check_positive_int(n_tokens, "n_tokens")
+        check_positive_int(pos_grid, "pos_grid")
         if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
             raise ValueError(f"n_layers must be a non-negative int, got {n_layers!r}")
         if embed_dim % n_heads:
             raise ValueError(f"embed_dim={embed_dim} must be divisible by n_heads={n_heads}.")
-        _check_rate(dropout, "dropout")
+        check_rate(dropout, "dropout")
         if pooling not in POOLINGS:
             raise ValueError(
                 f"pooling={pooling!r} is not supported; choose one of {list(POOLINGS)}.")

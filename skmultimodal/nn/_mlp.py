@@ -3,6 +3,8 @@ from numbers import Integral, Real
 
 from torch import nn
 
+from ._checks import check_positive_int
+
 __all__ = ["MLP"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
@@ -53,12 +55,12 @@ class MLP(nn.Sequential):
 
     def __init__(self, in_features, hidden_layer_sizes=(64,), dropout=0.0,
                  batch_norm=True, activation="relu"):
-        _check_size(in_features, "in_features")
+        check_positive_int(in_features, "in_features")
         if isinstance(hidden_layer_sizes, Integral) and not isinstance(hidden_layer_sizes, bool):
             hidden_layer_sizes = (hidden_layer_sizes,)
         hidden_layer_sizes = tuple(hidden_layer_sizes)
         for size in hidden_layer_sizes:
-            _check_size(size, "every hidden layer size")
+            check_positive_int(size, "every hidden layer size")
         if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
         if activation not in _ACTIVATIONS:
@@ -78,8 +80,3 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
         self.in_features = int(in_features)
         self.num_features = prev
-
-
-def _check_size(value, name):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")

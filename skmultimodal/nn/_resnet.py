@@ -4,6 +4,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from ._attention import check_attention, create_attention
+from ._checks import check_positive_int
 
 __all__ = ["ResNetBackbone"]
 
@@ -129,8 +130,7 @@ class ResNetBackbone(nn.Module):
         if arch not in _ARCHS:
             raise ValueError(f"unknown arch {arch!r}; valid archs are {list(_ARCHS)}")
         check_attention(attention)
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"in_channels must be a positive int, got {in_channels!r}")
+        in_channels = check_positive_int(in_channels, "in_channels")
         self.arch = arch
         self.attention = attention
         self.in_channels = in_channels

@@ -4,6 +4,7 @@ from collections import OrderedDict
 from torch import nn
 
 from ._attention import check_attention, create_attention
+from ._checks import check_positive_int
 
 __all__ = ["SimpleCNN"]
 
@@ -84,13 +85,13 @@ class SimpleCNN(nn.Module):
     def __init__(self, in_channels=3, channels=(32, 64, 128), dropout=0.0,
                  convs_per_block=2, attention=None):
         super().__init__()
-        _check_int(in_channels, "in_channels")
-        _check_int(convs_per_block, "convs_per_block")
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(convs_per_block, "convs_per_block")
         channels = tuple(channels)
         if not channels:
             raise ValueError("channels must hold at least one block width, got ()")
         for c in channels:
-            _check_int(c, "every entry of channels")
+            check_positive_int(c, "every entry of channels")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         check_attention(attention)
@@ -137,8 +138,3 @@ class SimpleCNN(nn.Module):
         torch.Tensor of shape (N, num_features)
         """
         return self.dropout(self.flatten(self.global_pool(self.forward_features(x))))
-
-
-def _check_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
