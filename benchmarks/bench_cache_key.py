@@ -1,7 +1,7 @@
 """Cost of the embedding cache's image key: path + size + mtime vs a hash of the bytes.
 
 The embedding cache (``memory=``) keys an image file by its content: a
-SHA-256 hash of its bytes (``skmultimodal.utils._cache.image_key``). Until
+SHA-256 hash of its bytes (``skmultimodal.estimators._cache.image_key``). Until
 then it used the resolved path, the size and the modification time, which
 serves a stale embedding for a same-size rewrite that keeps its mtime
 (``cp -p``, ``rsync -t``, ``tar -x``). This script measures what the content
@@ -52,7 +52,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, machine_info
 
-from skmultimodal.utils import _cache
+from skmultimodal.estimators import _cache
 
 
 # -- the keys -------------------------------------------------------------------------

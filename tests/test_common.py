@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmultimodal.utils._test_common.instance_generator import (
+from instance_generator import (
     expected_failed_checks,
     estimators_to_check,
 )

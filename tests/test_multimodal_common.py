@@ -4,7 +4,7 @@ import pytest
 from sklearn.base import clone
 
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.utils._test_common.instance_generator import (
+from instance_generator import (
     bad_input_instances,
     multimodal_instances,
 )

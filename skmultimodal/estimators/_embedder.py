@@ -8,9 +8,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..modalities import ImageModality
 from ..nn import get_backbone
-from ..utils._cache import check_memory, encode_source
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._base import check_not_empty
+from ._cache import check_memory, encode_source
 from ._image_input import image_cells
 
 

@@ -15,9 +15,9 @@ from skorch.callbacks import Callback
 from ..data import ArraySource, ImageSource, MultimodalDataset, resolve_augmentation
 from ..data._io import is_missing
 from ..estimators._base import BaseNetClassifier
+from ..estimators._cache import check_memory, encode_source
 from ..modalities import ImageModality, TabularModality, check_column_present
 from ..modalities._tabular import as_frame
-from ..utils._cache import check_memory, encode_source
 
 
 def _rows_text(labels, mask, limit=10):
@@ -118,7 +118,7 @@ class PrecomputeFrozenEncoders(Callback):
     ----------
     names : list of str
         Image modalities with a frozen, non-augmented encoder.
-    store : skmultimodal.utils._cache.EmbeddingStore or None
+    store : skmultimodal.estimators._cache.EmbeddingStore or None
     batch_size : int, default=64
     """
 
@@ -171,7 +171,7 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
     modalities with ``freeze_backbone=True`` and no augmentation are encoded
     once per image before training, through an on-disk cache shared by later
     fits, cross-validation folds and grid-search candidates (see
-    :func:`~skmultimodal.utils._cache.encode_source`); the rest of the network
+    :func:`~skmultimodal.estimators._cache.encode_source`); the rest of the network
     trains on these outputs and the frozen encoders are skipped in its
     forward passes. The results are those of ``memory=None``.
 

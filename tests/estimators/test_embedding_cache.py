@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 
 from skmultimodal import ImageEmbedder
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.utils._cache import (
+from skmultimodal.estimators._cache import (
     CACHE_FOLDER,
     CacheNotWritableWarning,
     EmbeddingStore,
@@ -270,7 +270,7 @@ def test_same_size_rewrite_keeping_mtime_is_recomputed(tmp_path, images, encoded
 
 
 def test_file_key_is_the_content(tmp_path, images, monkeypatch):
-    from skmultimodal.utils import _cache
+    from skmultimodal.estimators import _cache
 
     stack, _ = images
     a, b = tmp_path / "a.png", tmp_path / "sub" / "b.png"

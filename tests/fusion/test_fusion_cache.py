@@ -9,7 +9,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
-from skmultimodal.utils._cache import CACHE_FOLDER, EmbeddingStore
+from skmultimodal.estimators._cache import CACHE_FOLDER, EmbeddingStore
 
 from . import FAST, image_modality, make_data, tab_modality
 

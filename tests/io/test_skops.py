@@ -23,7 +23,7 @@ from skmultimodal.fusion import (
 from skmultimodal.io import UntrustedTypesError, dump, load, trusted_types
 from skmultimodal.io._skops import NetRecord, _portable, _stored_attributes
 from skmultimodal.modalities import ImageModality, TabularModality
-from skmultimodal.utils._test_common.instance_generator import MULTIMODAL_PARAMS
+from instance_generator import MULTIMODAL_PARAMS
 from skmultimodal.utils.discovery import all_estimators
 
 TAB = ["tab_0", "tab_1", "tab_2", "tab_3"]

@@ -8,10 +8,9 @@ check an estimator does not pass is listed, each with its reason.
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from ...estimators import ImageClassifier
-from ...modalities import ImageModality, TabularModality
-
-from ..discovery import all_estimators
+from skmultimodal.estimators import ImageClassifier
+from skmultimodal.modalities import ImageModality, TabularModality
+from skmultimodal.utils.discovery import all_estimators
 
 # Enough epochs for scikit-learn's accuracy checks on small blobs. The image
 # estimators read scikit-learn's feature vectors as images one pixel high:

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data import ImageTransform
 from ..data._io import is_path
-from ._torch import autocast, check_precision
+from ..utils._torch import autocast, check_precision
 
 #: Sub-folder of the ``memory`` folder holding the embeddings.
 CACHE_FOLDER = "skmultimodal_embeddings"

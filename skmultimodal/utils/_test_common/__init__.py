@@ -1,1 +1,0 @@
-"""Test configurations shared by the common tests."""
