@@ -64,7 +64,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fusion_metabric import (  # noqa: E402
     default_data_home,
     frame_to_markdown,
-    merge_reports,
     paired_differences,
 )
 
@@ -75,7 +74,7 @@ from skmultimodal import (  # noqa: E402
     TabularModality,
 )
 from skmultimodal.datasets import load_breast_lesions_usg, load_busi  # noqa: E402
-from skmultimodal.model_selection import evaluate  # noqa: E402
+from skmultimodal.model_selection import EvaluationReport, evaluate  # noqa: E402
 
 SCORING = ["roc_auc", "accuracy", "balanced_accuracy", "average_precision"]
 SEED = 0
@@ -249,7 +248,7 @@ def main(argv=None):
         print(f"  {name:<38s} {times[name]:7.1f} s   "
               + "  ".join(f"{m} {means[m]:.3f}" for m in rep.metrics), flush=True)
     tmp.cleanup()
-    report = merge_reports(reports)
+    report = EvaluationReport.concat(reports)
     total = time.time() - t_start
 
     single = [m for m in report.models if m.startswith(("LR clinical", "CNN image"))]

@@ -201,22 +201,6 @@ def build_models(genes, numeric, categorical, quick):
 
 
 # -- reports --------------------------------------------------------------
-def merge_reports(reports):
-    """One EvaluationReport from several evaluated on the same folds."""
-    first = reports[0]
-    for r in reports[1:]:
-        assert all(np.array_equal(a[1], b[1]) for a, b in zip(first.splits, r.splits))
-    merged = {}
-    for attr in ("y_pred", "scores", "response_method"):
-        merged[attr] = {k: v for r in reports for k, v in getattr(r, attr).items()}
-    return EvaluationReport(
-        summary=pd.concat([r.summary for r in reports], ignore_index=True),
-        folds=pd.concat([r.folds for r in reports], ignore_index=True),
-        classes=first.classes, y_true=first.y_true, rows=first.rows, fold=first.fold,
-        splits=first.splits, cv=first.cv, index=first.index,
-        confidence=first.confidence, n_bootstrap=first.n_bootstrap, **merged)
-
-
 METRIC_FUNCS = {
     "roc_auc": lambda y, p: roc_auc_score(y, p),
     "average_precision": lambda y, p: average_precision_score(y, p),
@@ -310,7 +294,7 @@ def main(argv=None):
               + "  ".join(f"{m} {means[m]:.3f}" for m in rep.metrics), flush=True)
         if name in chosen:
             print(f"      chosen per outer fold (inner CV): {chosen[name]}")
-    report = merge_reports(reports)
+    report = EvaluationReport.concat(reports)
     total = time.time() - t_start
 
     # which models are unimodal, and did fusion beat the best of them?

@@ -46,6 +46,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .model_selection import EvaluationReport, evaluate, make_cv, modality_ablation
+from .model_selection._report import SUMMARY_COLUMNS
 
 __all__ = [
     "CONFIGS",
@@ -59,8 +60,6 @@ __all__ = [
 
 STUDIES = ("study1", "study2", "study3")
 SOURCES = ("public", "original")
-SUMMARY_COLUMNS = ["model", "metric", "mean", "std", "pooled", "ci_low", "ci_high",
-                   "n_folds"]
 CSV_COLUMNS = ["study", "dataset", "data", "protocol", *SUMMARY_COLUMNS]
 _MAX_PRELOAD_BYTES = 1 << 30  # images decoded once into memory up to this size
 
@@ -297,66 +296,6 @@ def _splits(X, y, groups, n_splits, random_state):
     return splits, protocol
 
 
-def _merge(reports):
-    """One EvaluationReport of several run on the same folds (same rows, same order)."""
-    first = reports[0]
-    for other in reports[1:]:
-        if not (np.array_equal(other.rows, first.rows)
-                and np.array_equal(other.y_true, first.y_true)):
-            raise RuntimeError("Reports to merge were not computed on the same folds.")
-    merged = {name: {} for name in ("y_pred", "scores", "response_method")}
-    for report in reports:
-        for name, values in merged.items():
-            values.update(getattr(report, name))
-    return EvaluationReport(
-        summary=pd.concat([r.summary[SUMMARY_COLUMNS] for r in reports],
-                          ignore_index=True),
-        folds=pd.concat([r.folds for r in reports], ignore_index=True),
-        classes=first.classes, y_true=first.y_true, rows=first.rows, fold=first.fold,
-        splits=first.splits, cv=first.cv, index=first.index,
-        confidence=first.confidence, n_bootstrap=first.n_bootstrap, **merged,
-    )
-
-
-def _rename_models(report, mapping):
-    """The report with its models renamed by ``mapping`` (others kept)."""
-    def new(name):
-        return mapping.get(name, name)
-
-    summary = report.summary[SUMMARY_COLUMNS].copy()
-    summary["model"] = summary["model"].map(new)
-    folds = report.folds.copy()
-    folds["model"] = folds["model"].map(new)
-    return EvaluationReport(
-        summary=summary, folds=folds, classes=report.classes, y_true=report.y_true,
-        rows=report.rows, fold=report.fold,
-        y_pred={new(k): v for k, v in report.y_pred.items()},
-        scores={new(k): v for k, v in report.scores.items()},
-        response_method={new(k): v for k, v in report.response_method.items()},
-        splits=report.splits, cv=report.cv, index=report.index,
-        confidence=report.confidence, n_bootstrap=report.n_bootstrap,
-    )
-
-
-def _with_class_names(report, names):
-    """The report with the integer labels 0..k-1 replaced by the class names
-    (labels, predictions and the per-class metric names)."""
-    names = np.asarray(names, dtype=object)
-    summary = report.summary.copy()
-    folds = report.folds.copy()
-    renames = {f"roc_auc[{i}]": f"roc_auc[{name}]" for i, name in enumerate(names)}
-    summary["metric"] = summary["metric"].replace(renames)
-    folds["metric"] = folds["metric"].replace(renames)
-    return EvaluationReport(
-        summary=summary, folds=folds, classes=names, y_true=names[report.y_true],
-        rows=report.rows, fold=report.fold,
-        y_pred={k: names[np.asarray(v, dtype=np.int64)] for k, v in report.y_pred.items()},
-        scores=report.scores, response_method=report.response_method,
-        splits=report.splits, cv=report.cv, index=report.index,
-        confidence=report.confidence, n_bootstrap=report.n_bootstrap,
-    )
-
-
 def _ablation_names(subsets_report, prefix):
     """Names of the modality_ablation models: ``prefix (a+b)``, ``prefix, a only``."""
     full = max(subsets_report.models, key=lambda m: m.count("+"))
@@ -386,14 +325,14 @@ def _evaluate_part(*, fusion, fusion_name, models, X, y, groups, cfg, scoring,
         t0 = time.perf_counter()
         ablation = modality_ablation(fusion, X, y, subsets="all", param=ablation_param,
                                      **common)
-        reports.append(_rename_models(ablation, _ablation_names(ablation, fusion_name)))
+        reports.append(ablation.rename(_ablation_names(ablation, fusion_name)))
         _log(f"    {fusion_name} and its modality ablations: "
              f"{time.perf_counter() - t0:.0f} s", verbose)
     for name, model in models.items():
         t0 = time.perf_counter()
         reports.append(evaluate({name: model}, X, y, **common))
         _log(f"    {name}: {time.perf_counter() - t0:.0f} s", verbose)
-    return _with_class_names(_merge(reports), names), protocol
+    return EvaluationReport.concat(reports).rename_classes(names), protocol
 
 
 # -- study 1 ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Cross-validated comparison of several models on the same folds."""
 
+import dataclasses
 import math
 import numbers
 import warnings
@@ -20,8 +21,9 @@ from ._splits import check_splits, make_cv
 
 __all__ = ["EvaluationReport", "evaluate"]
 
-_SUMMARY_COLUMNS = ["model", "metric", "mean", "std", "pooled", "ci_low", "ci_high",
-                    "n_folds"]
+#: Columns of :attr:`EvaluationReport.summary`, in order.
+SUMMARY_COLUMNS = ["model", "metric", "mean", "std", "pooled", "ci_low", "ci_high",
+                   "n_folds"]
 
 
 class _StoredPredictions(ClassifierMixin, BaseEstimator):
@@ -197,8 +199,19 @@ def _oof(fitted_estimators, test_indices, X, classes):
     return pred, score, method
 
 
+def _check_names(names, known, what):
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"Unknown {what} {unknown}; known: {list(known)}.")
+
+
+@dataclasses.dataclass(kw_only=True, eq=False, repr=False)
 class EvaluationReport:
     """Results of :func:`evaluate`: summary table, per-fold scores, predictions.
+
+    Reports of models evaluated on the same folds are combined with
+    :meth:`concat`; :meth:`rename` renames models and :meth:`rename_classes`
+    relabels the classes.
 
     Attributes
     ----------
@@ -207,7 +220,8 @@ class EvaluationReport:
         and ``std`` (over folds, ``ddof=1``), ``pooled`` (the metric on the
         pooled out-of-fold predictions), ``ci_low``, ``ci_high`` (percentile
         bootstrap interval of the pooled metric) and ``n_folds``;
-        :func:`modality_ablation` adds ``modalities`` and ``n_modalities``.
+        :func:`modality_ablation` adds
+        ``modalities`` and ``n_modalities``.
     folds : pandas.DataFrame
         One row per (model, fold, metric): ``model``, ``fold``, ``n_train``,
         ``n_test``, ``fit_time``, ``score_time``, ``metric``, ``score``.
@@ -230,32 +244,187 @@ class EvaluationReport:
         The folds shared by all models.
     cv : cross-validation object
         The splitter that made them.
-    estimators : dict of str to list of estimators or None
-        The fitted estimator of each fold (``return_estimators=True`` only).
     index : pandas.Index
         Row labels of X (its index if X is a DataFrame).
     confidence, n_bootstrap : float, int
         Bootstrap settings.
+    estimators : dict of str to list of estimators or None
+        The fitted estimator of each fold (``return_estimators=True`` only).
     """
 
-    def __init__(self, *, summary, folds, classes, y_true, rows, fold, y_pred, scores,
-                 response_method, splits, cv, index, confidence, n_bootstrap,
-                 estimators=None):
-        self.summary = summary
-        self.folds = folds
-        self.classes = classes
-        self.y_true = y_true
-        self.rows = rows
-        self.fold = fold
-        self.y_pred = y_pred
-        self.scores = scores
-        self.response_method = response_method
-        self.splits = splits
-        self.cv = cv
-        self.index = index
-        self.confidence = confidence
-        self.n_bootstrap = n_bootstrap
-        self.estimators = estimators
+    summary: pd.DataFrame
+    folds: pd.DataFrame
+    classes: np.ndarray
+    y_true: np.ndarray
+    rows: np.ndarray
+    fold: np.ndarray
+    y_pred: dict
+    scores: dict
+    response_method: dict
+    splits: list
+    cv: object
+    index: pd.Index
+    confidence: float
+    n_bootstrap: int
+    estimators: dict | None = None
+
+    #: Fields holding one entry per model, keyed by model name.
+    _MODEL_FIELDS = ("y_pred", "scores", "response_method", "estimators")
+
+    @classmethod
+    def concat(cls, reports):
+        """One report of the models of several, evaluated on the same folds.
+
+        Parameters
+        ----------
+        reports : list of EvaluationReport
+            Reports computed on the same folds (same rows in the same order,
+            same labels), with the same metrics and bootstrap settings, and
+            no model name in two of them.
+
+        Returns
+        -------
+        report : EvaluationReport
+            Models in the order of ``reports``. ``estimators`` is kept only
+            when every report has it. Summary columns present in some
+            reports only (e.g. ``modalities`` of :func:`modality_ablation`)
+            are NaN for the others.
+
+        Raises
+        ------
+        ValueError
+            If the reports differ in folds, classes, metrics or bootstrap
+            settings, or share a model name.
+        """
+        reports = list(reports)
+        if not reports:
+            raise ValueError("No report to concatenate.")
+        first = reports[0]
+        for other in reports[1:]:
+            same_folds = (
+                len(other.splits) == len(first.splits)
+                and all(np.array_equal(a[1], b[1])
+                        for a, b in zip(first.splits, other.splits))
+                and np.array_equal(other.rows, first.rows)
+                and np.array_equal(other.y_true, first.y_true)
+            )
+            if not same_folds:
+                raise ValueError("The reports were not computed on the same folds.")
+            if not np.array_equal(other.classes, first.classes):
+                raise ValueError(f"The reports have different classes: "
+                                 f"{list(first.classes)} and {list(other.classes)}.")
+            if other.metrics != first.metrics:
+                raise ValueError(f"The reports have different metrics: {first.metrics} "
+                                 f"and {other.metrics}.")
+            if (other.confidence, other.n_bootstrap) != (first.confidence,
+                                                         first.n_bootstrap):
+                raise ValueError("The reports have different bootstrap settings.")
+        models = [m for r in reports for m in r.models]
+        repeated = sorted({m for m in models if models.count(m) > 1})
+        if repeated:
+            raise ValueError(f"Models {repeated} are in several reports; rename them "
+                             "first (EvaluationReport.rename).")
+        merged = {}
+        for name in cls._MODEL_FIELDS:
+            dicts = [getattr(r, name) for r in reports]
+            merged[name] = None if any(d is None for d in dicts) else {
+                k: v for d in dicts for k, v in d.items()}
+        return dataclasses.replace(
+            first,
+            summary=pd.concat([r.summary for r in reports], ignore_index=True),
+            folds=pd.concat([r.folds for r in reports], ignore_index=True),
+            **merged,
+        )
+
+    def rename(self, mapping):
+        """The report with models renamed (in every table and dict).
+
+        Parameters
+        ----------
+        mapping : dict of str to str
+            New name of some models; the others keep theirs.
+
+        Returns
+        -------
+        report : EvaluationReport
+            A new report; this one is left unchanged.
+
+        Raises
+        ------
+        ValueError
+            If ``mapping`` names an unknown model or the new names collide.
+        """
+        _check_names(list(mapping), self.models, "models")
+        new_names = [mapping.get(m, m) for m in self.models]
+        if len(set(new_names)) != len(new_names):
+            raise ValueError(f"Renaming gives duplicate model names: {new_names}.")
+
+        def new(name):
+            return mapping.get(name, name)
+
+        tables = {}
+        for name in ("summary", "folds"):
+            table = getattr(self, name).copy()
+            table["model"] = table["model"].map(new)
+            tables[name] = table
+        per_model = {
+            name: None if getattr(self, name) is None
+            else {new(k): v for k, v in getattr(self, name).items()}
+            for name in self._MODEL_FIELDS
+        }
+        return dataclasses.replace(self, **tables, **per_model)
+
+    def rename_classes(self, names):
+        """The report with its class labels replaced.
+
+        Labels, predictions and per-class metric names (``roc_auc[<label>]``)
+        change; scores do not (their columns keep the order of
+        :attr:`classes`).
+
+        Parameters
+        ----------
+        names : array-like of shape (n_classes,) or dict
+            New label of each class, in the order of :attr:`classes`, or a
+            dict from old to new label (classes left out keep theirs).
+
+        Returns
+        -------
+        report : EvaluationReport
+            A new report; this one is left unchanged.
+
+        Examples
+        --------
+        A model trained on integer codes 0..k-1 gets its class names back
+        with ``report.rename_classes(["benign", "malignant"])``.
+        """
+        if isinstance(names, dict):
+            _check_names(list(names), self.classes.tolist(), "classes")
+            names = [names.get(c, c) for c in self.classes.tolist()]
+        names = np.asarray(names, dtype=object)
+        if names.shape != self.classes.shape:
+            raise ValueError(f"names has {len(names)} labels for {len(self.classes)} "
+                             f"classes {list(self.classes)}.")
+        if len(set(names.tolist())) != len(names):
+            raise ValueError(f"Class names must be unique, got {names.tolist()}.")
+
+        def relabel(labels):
+            return names[pd.Index(self.classes).get_indexer(labels)]
+
+        old = {str(c): new for c, new in zip(self.classes.tolist(), names)}
+        renames = {}
+        for metric in self.metrics:
+            base, bracket, label = metric.rpartition("[")
+            if bracket and label.endswith("]") and label[:-1] in old:
+                renames[metric] = f"{base}[{old[label[:-1]]}]"
+        tables = {}
+        for name in ("summary", "folds"):
+            table = getattr(self, name).copy()
+            table["metric"] = table["metric"].replace(renames)
+            tables[name] = table
+        return dataclasses.replace(
+            self, **tables, classes=names, y_true=relabel(self.y_true),
+            y_pred={k: relabel(v) for k, v in self.y_pred.items()},
+        )
 
     @property
     def models(self):
@@ -616,7 +785,7 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
             })
 
     report = EvaluationReport(
-        summary=pd.DataFrame(summary, columns=_SUMMARY_COLUMNS),
+        summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         folds=pd.DataFrame(fold_rows),
         classes=classes, y_true=y_entries, rows=rows, fold=fold, y_pred=y_pred,
         scores=scores, response_method=methods, splits=splits, cv=splitter, index=index,

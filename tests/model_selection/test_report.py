@@ -215,3 +215,95 @@ def test_late_fusion_estimator_if_available(data):
     report = evaluate({"late": model}, X, y, groups=groups, cv=3, scoring=["roc_auc"],
                       n_bootstrap=0)
     assert report.summary["mean"].iloc[0] > 0.7
+
+
+# -- combining and renaming reports ------------------------------------------------------
+def _evaluate_tab(data, models, **kw):
+    X, y, groups = data
+    return evaluate(models, X[TAB], y, groups=groups, **{"cv": 5, "n_bootstrap": 100,
+                                                         "random_state": 0, **kw})
+
+
+def test_report_is_a_picklable_dataclass(report):
+    import dataclasses
+    import pickle
+
+    assert dataclasses.is_dataclass(report)
+    assert "estimators" in {f.name for f in dataclasses.fields(report)}
+    back = pickle.loads(pickle.dumps(report))
+    pd.testing.assert_frame_equal(back.summary, report.summary)
+    assert back.models == report.models
+
+
+def test_concat_equals_one_evaluation_of_all_models(data, report):
+    parts = [_evaluate_tab(data, {"logreg": LogisticRegression()}),
+             _evaluate_tab(data, {"dummy": DummyClassifier()})]
+    merged = EvaluationReport.concat(parts)
+    assert merged.models == report.models and merged.metrics == report.metrics
+    pd.testing.assert_frame_equal(merged.summary, report.summary)
+    pd.testing.assert_frame_equal(merged.folds.drop(columns=["fit_time", "score_time"]),
+                                  report.folds.drop(columns=["fit_time", "score_time"]))
+    for model in report.models:
+        pd.testing.assert_frame_equal(merged.predictions[model], report.predictions[model])
+    assert merged.to_markdown() == report.to_markdown()
+    assert merged.estimators is None
+    # the fold estimators are kept when every report has them
+    kept = EvaluationReport.concat([
+        _evaluate_tab(data, {"a": DummyClassifier()}, return_estimators=True),
+        _evaluate_tab(data, {"b": DummyClassifier()}, return_estimators=True)])
+    assert list(kept.estimators) == ["a", "b"] and len(kept.estimators["b"]) == 5
+
+
+def test_concat_refuses_reports_that_do_not_fit(data, report):
+    dummy = {"other": DummyClassifier()}
+    with pytest.raises(ValueError, match="same folds"):
+        EvaluationReport.concat([report, _evaluate_tab(data, dummy, cv=3)])
+    with pytest.raises(ValueError, match="different metrics"):
+        EvaluationReport.concat([report, _evaluate_tab(data, dummy, scoring=["roc_auc"])])
+    with pytest.raises(ValueError, match="bootstrap settings"):
+        EvaluationReport.concat([report, _evaluate_tab(data, dummy, n_bootstrap=10)])
+    with pytest.raises(ValueError, match=r"Models \['dummy', 'logreg'\] are in several"):
+        EvaluationReport.concat([report, report])
+    with pytest.raises(ValueError, match="No report"):
+        EvaluationReport.concat([])
+
+
+def test_rename_models_everywhere(report):
+    renamed = report.rename({"dummy": "baseline"})
+    assert renamed.models == ["logreg", "baseline"]
+    assert set(renamed.summary["model"]) == set(renamed.folds["model"]) == {
+        "logreg", "baseline"}
+    for field in ("y_pred", "scores", "response_method"):
+        assert list(getattr(renamed, field)) == ["logreg", "baseline"]
+    np.testing.assert_array_equal(renamed.scores["baseline"], report.scores["dummy"])
+    assert list(renamed.predictions) == ["logreg", "baseline"]
+    assert renamed.pivot().index.tolist() == ["logreg", "baseline"]
+    assert report.models == ["logreg", "dummy"]  # the report itself is unchanged
+    assert set(report.summary["model"]) == {"logreg", "dummy"}
+    with pytest.raises(ValueError, match=r"Unknown models \['svm'\]"):
+        report.rename({"svm": "x"})
+    with pytest.raises(ValueError, match="duplicate"):
+        report.rename({"dummy": "logreg"})
+
+
+def test_rename_classes_equals_evaluating_named_labels():
+    X, y = make_multimodal_classification(150, n_classes=3, image_share=0.0,
+                                          image_size=8, random_state=1)
+    X = X[[f"tab_{i}" for i in range(10)]]
+    names = np.array(["a", "b", "mitosis"])
+    kw = {"cv": 3, "n_bootstrap": 20}
+    coded = evaluate({"lr": LogisticRegression()}, X, y, **kw)
+    named = evaluate({"lr": LogisticRegression()}, X, names[y], **kw)
+    relabelled = coded.rename_classes(names)
+    assert relabelled.metrics == named.metrics
+    pd.testing.assert_frame_equal(relabelled.summary, named.summary)
+    np.testing.assert_array_equal(relabelled.classes, names)
+    np.testing.assert_array_equal(relabelled.y_true, named.y_true)
+    np.testing.assert_array_equal(relabelled.y_pred["lr"], named.y_pred["lr"])
+    assert "roc_auc[0]" in coded.metrics  # unchanged
+    by_dict = coded.rename_classes({2: "mitosis"})
+    assert by_dict.metrics[-1] == "roc_auc[mitosis]" and by_dict.metrics[-3] == "roc_auc[0]"
+    with pytest.raises(ValueError, match="3 classes"):
+        coded.rename_classes(["a", "b"])
+    with pytest.raises(ValueError, match=r"Unknown classes \[7\]"):
+        coded.rename_classes({7: "x"})
