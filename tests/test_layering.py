@@ -23,7 +23,7 @@ ALLOWED = {
     "datasets": set(),
     "metrics": set(),
     "utils": set(),
-    "modalities": {"data"},
+    "modalities": {"data", "utils"},
 }
 
 

@@ -33,9 +33,8 @@ BIRADS_COLUMNS = (
     "BIRADS",
     "Interpretation",
 )
-# Never returned: the label itself and what reveals it.
+# The label; it and the columns revealing it (Diagnosis, Verification) are never returned.
 LABEL = "Classification"
-LEAKING_COLUMNS = ("Diagnosis", "Verification", LABEL)
 REQUIRED_COLUMNS = (
     "CaseID",
     "Image_filename",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, validate_data
 
-from ..modalities import check_column_present, check_image_cells
+from ..modalities._image import check_column_present, check_image_cells
 
 
 def _looks_like_cells(seq):

@@ -12,11 +12,13 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 
-from ..data import ArraySource, ImageSource, MultimodalDataset, resolve_augmentation
+from ..data import ArraySource, ImageSource, MultimodalDataset
 from ..data._io import is_missing
+from ..data._transforms import resolve_augmentation
 from ..estimators._base import BaseNetClassifier
 from ..estimators._cache import check_memory, encode_source
-from ..modalities import ImageModality, TabularModality, check_column_present
+from ..modalities import ImageModality, TabularModality
+from ..modalities._image import check_column_present
 from ..modalities._tabular import as_frame
 
 
@@ -26,7 +28,7 @@ def _rows_text(labels, mask, limit=10):
     return f"{rows[:limit]}{more}"
 
 
-def check_named_list(items, what, constructor_params, n_fields=2, allow_dict_hint=True):
+def check_named_list(items, what, constructor_params, n_fields=2):
     """Validate a ColumnTransformer-style list of named tuples; return the names.
 
     Raises TypeError for a wrong container or tuple shape and ValueError for
@@ -34,7 +36,7 @@ def check_named_list(items, what, constructor_params, n_fields=2, allow_dict_hin
     constructor parameters.
     """
     shape = "(name, modality)" if n_fields == 2 else "(name, estimator, columns)"
-    if isinstance(items, dict) and allow_dict_hint:
+    if isinstance(items, dict):
         raise TypeError(
             f"{what} must be a list of {shape} tuples, got a dict; use "
             f"list({what}.items())."

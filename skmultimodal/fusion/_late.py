@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..modalities import check_column_present
+from ..modalities._image import check_column_present
 from ..modalities._tabular import as_frame
 from ..estimators._base import check_not_empty, drop_zero_weight_rows
 from ._base import _rows_text, check_named_list

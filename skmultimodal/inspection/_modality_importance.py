@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..fusion._base import BaseFusionClassifier
 from ..fusion._late import LateFusionClassifier
-from ..modalities import ImageModality, check_column_present
+from ..modalities import ImageModality
+from ..modalities._image import check_column_present
 
 __all__ = ["modality_importance"]
 

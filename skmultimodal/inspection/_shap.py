@@ -24,7 +24,8 @@ from torch import nn
 
 from ..estimators._tabular import TabularMLPClassifier
 from ..fusion._base import BaseFusionClassifier
-from ..modalities import TabularModality, check_column_present
+from ..modalities import TabularModality
+from ..modalities._image import check_column_present
 
 __all__ = ["shap_values"]
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from ..data import ImageSource, ImageTransform, check_image_size, resolve_augmentation
+from ..data import ImageSource, ImageTransform
 from ..data._io import IMAGE_SUFFIXES, describe_row, is_missing, is_path
+from ..data._transforms import check_image_size, resolve_augmentation
 
 BACKBONE_NAMES = ("simple_cnn", "resnet18", "resnet50")
 ATTENTION_NAMES = (None, "eca", "cbam")
@@ -221,10 +222,3 @@ class ImageModality(BaseEstimator):
             placeholder = (self.channels, *size)
         return ImageSource(cells, self.make_transform(train), row_labels,
                            allow_missing=allow_missing, placeholder_shape=placeholder)
-
-
-def frame_row_labels(X):
-    """Row labels for error messages: the index of a DataFrame/Series, else None."""
-    if isinstance(X, (pd.DataFrame, pd.Series)):
-        return list(X.index)
-    return None

@@ -12,7 +12,7 @@ from ._mlp import MLP
 from ._registry import BACKBONES, get_backbone
 from ._resnet import ResNetBackbone
 from ._simple_cnn import SimpleCNN
-from ._weights import load_state_dict_file, load_weights, resolve_weights
+from ._weights import load_weights
 
 __all__ = [
     "ATTENTIONS",
@@ -30,7 +30,5 @@ __all__ = [
     "SimpleCNN",
     "TabularClassifierModule",
     "get_backbone",
-    "load_state_dict_file",
     "load_weights",
-    "resolve_weights",
 ]

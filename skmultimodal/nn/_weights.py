@@ -324,7 +324,7 @@ def load_weights(model, weights):
         A backbone with an ``arch`` attribute (e.g. ``ResNetBackbone`` or
         ``SimpleCNN``).
     weights : None, str, os.PathLike, torchvision WeightsEnum or dict
-        See :func:`resolve_weights`. A torchvision ResNet state dict loads
+        See :func:`~skmultimodal.nn._weights.resolve_weights`. A torchvision ResNet state dict loads
         without its ``fc.*`` keys; into an attention variant, the attention
         parameters then keep their initialisation. A 3-channel first
         convolution is adapted to the model's input channels (summed for one

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skmultimodal.data import check_image_array, is_missing, read_image, read_image_file
+from skmultimodal.data import read_image, read_image_file
+from skmultimodal.data._io import check_image_array, is_missing
 
 
 @pytest.mark.parametrize("mode,shape", [("L", (6, 5)), ("RGB", (6, 5, 3)),

@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from skmultimodal.data import (
-    IMAGENET_MEAN,
-    ImageTransform,
-    IntensityError,
+from skmultimodal.data import IMAGENET_MEAN, ImageTransform, IntensityError
+from skmultimodal.data._transforms import (
     check_image_size,
     normalisation_stats,
     resolve_augmentation,

@@ -10,8 +10,8 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet18_Weights, ResNet50_Weights
 
-from skmultimodal.nn import (CBAM, ECA, SimpleCNN, get_backbone, load_state_dict_file,
-                             load_weights, resolve_weights)
+from skmultimodal.nn import CBAM, ECA, SimpleCNN, get_backbone, load_weights
+from skmultimodal.nn._weights import load_state_dict_file, resolve_weights
 
 V1 = ResNet18_Weights.IMAGENET1K_V1
 
