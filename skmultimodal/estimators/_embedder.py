@@ -8,12 +8,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..modalities import ImageModality
 from ..nn import get_backbone
+from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._base import check_not_empty
 from ._cache import check_memory, encode_source
 from ._image_input import image_cells
 
 
+@substitute_shared_params
 class ImageEmbedder(TransformerMixin, BaseEstimator):
     """Backbone embeddings of images, for use in pipelines.
 
@@ -35,16 +37,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
-    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
-        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
-        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
-        float images must already lie in [0, 1]; other integer dtypes (int64
-        arrays, 32-bit integer TIFFs) are an error until the range is stated.
-        A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype (values outside it are an error);
-        "minmax" scales each image by its own minimum and maximum; None uses
-        the values as they are (images already scaled or standardised). The
-        same picture gives the same input whatever its dtype or file format.
+    %(intensity_range)s
     batch_size : int, default=64
     num_workers : int, default=0
     device : str, default="auto"

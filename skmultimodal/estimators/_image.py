@@ -3,10 +3,12 @@
 
 from ..modalities import ImageModality
 from ..nn import ImageClassifierModule
+from ..utils._docstrings import substitute_shared_params
 from ._base import BaseNetClassifier
 from ._image_input import image_cells
 
 
+@substitute_shared_params
 class ImageClassifier(BaseNetClassifier):
     """Image classifier (SimpleCNN, ResNet-18/50 with optional ECA/CBAM attention).
 
@@ -29,16 +31,7 @@ class ImageClassifier(BaseNetClassifier):
     channels : {1, 3}, default=3
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
-    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
-        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
-        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
-        float images must already lie in [0, 1]; other integer dtypes (int64
-        arrays, 32-bit integer TIFFs) are an error until the range is stated.
-        A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype (values outside it are an error);
-        "minmax" scales each image by its own minimum and maximum; None uses
-        the values as they are (images already scaled or standardised). The
-        same picture gives the same input whatever its dtype or file format.
+    %(intensity_range)s
     augment : bool, "default" or callable, default=False
         Training-time augmentation (flips, rotations, jitter for True).
     backbone_params : dict, default=None
@@ -61,36 +54,17 @@ class ImageClassifier(BaseNetClassifier):
     n_iter_no_change : int, default=5
     callbacks : list of skorch callbacks, default=None
         Copied before use, so the instances passed are never modified.
-    recalibrate_bn : bool or int, default=True
-        After training, recompute the batch-norm running statistics with the
-        final weights over the training set (True), over at most this many
-        training batches (an int), or not at all (False). Without it,
-        evaluation-mode predictions can collapse on small data sets; it costs
-        about a third of an epoch (see ``benchmarks/README.md``).
-    num_workers : "auto" or int, default="auto"
-        DataLoader worker processes reading images. "auto" uses none on the
-        CPU and ``min(8, os.cpu_count())`` on a GPU. Workers persist across
-        epochs.
-    precision : {None, "bf16", "fp16"}, default=None
-        Automatic mixed precision (:func:`torch.autocast`) in training and
-        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
-        CUDA and scales the loss. Probabilities are returned as float64.
-    channels_last : bool, default=False
-        Module and image batches in the ``torch.channels_last`` memory
-        format (faster convolutions on GPUs, above all with ``precision``).
-    compile : bool or dict, default=False
-        Compile the network with :func:`torch.compile`; a dict holds its
-        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
+    %(recalibrate_bn)s
+    %(num_workers)s
+    %(precision)s
+    %(channels_last)s
+    %(compile)s
     cache_images : bool, default=False
         Keep every training image in memory after its first read (decoded
         and resized, before augmentation and normalisation), so that later
         epochs do not decode it again. The cache lives for one ``fit``; with
         ``num_workers > 0`` each worker process holds its own copy.
-    accelerator : accelerate.Accelerator, default=None
-        Train through Hugging Face Accelerate (multi-GPU data parallel with
-        ``accelerate launch``, mixed precision set on the accelerator). The
-        accelerator places the model: leave ``device="auto"`` and
-        ``precision=None``.
+    %(accelerator)s
     device : str, default="auto"
         "auto" picks CUDA when available, else the CPU.
     random_state : int, RandomState or None, default=None

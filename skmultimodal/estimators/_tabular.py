@@ -8,9 +8,11 @@ from ..data import ArraySource
 from ..modalities import TabularModality
 from ..modalities._tabular import as_frame
 from ..nn import TabularClassifierModule
+from ..utils._docstrings import substitute_shared_params
 from ._base import BaseNetClassifier
 
 
+@substitute_shared_params
 class TabularMLPClassifier(BaseNetClassifier):
     """Multilayer perceptron for tables such as gene expression or EHR.
 
@@ -45,24 +47,10 @@ class TabularMLPClassifier(BaseNetClassifier):
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     callbacks : list of skorch callbacks, default=None
-    recalibrate_bn : bool or int, default=True
-        After training, recompute the batch-norm running statistics with the
-        final weights over the training set (True), over at most this many
-        training batches (an int), or not at all (False). Without it,
-        evaluation-mode predictions can collapse on small data sets; it costs
-        about a third of an epoch (see ``benchmarks/README.md``).
-    precision : {None, "bf16", "fp16"}, default=None
-        Automatic mixed precision (:func:`torch.autocast`) in training and
-        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
-        CUDA and scales the loss. Probabilities are returned as float64.
-    compile : bool or dict, default=False
-        Compile the network with :func:`torch.compile`; a dict holds its
-        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
-    accelerator : accelerate.Accelerator, default=None
-        Train through Hugging Face Accelerate (multi-GPU data parallel with
-        ``accelerate launch``, mixed precision set on the accelerator). The
-        accelerator places the model: leave ``device="auto"`` and
-        ``precision=None``.
+    %(recalibrate_bn)s
+    %(precision)s
+    %(compile)s
+    %(accelerator)s
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : int, default=0

@@ -8,10 +8,12 @@ from skorch.utils import to_device
 from torch.utils.data import DataLoader
 
 from ..nn._fusion import POOLINGS, CrossAttentionFusionNet
+from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import resolve_num_workers
 from ._base import BaseFusionClassifier, check_int, check_rate
 
 
+@substitute_shared_params
 class CrossAttentionFusionClassifier(BaseFusionClassifier):
     """Cross-attention fusion of image spatial tokens and tabular tokens.
 
@@ -68,37 +70,18 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
     callbacks : list of skorch callbacks, default=None
-    recalibrate_bn : bool or int, default=True
-        After training, recompute the batch-norm running statistics with the
-        final weights over the training set (True), over at most this many
-        training batches (an int), or not at all (False). Without it,
-        evaluation-mode predictions can collapse on small data sets; it costs
-        about a third of an epoch (see ``benchmarks/README.md``).
-    num_workers : "auto" or int, default="auto"
-        DataLoader worker processes reading images. "auto" uses none on the
-        CPU and ``min(8, os.cpu_count())`` on a GPU. Workers persist across
-        epochs.
-    precision : {None, "bf16", "fp16"}, default=None
-        Automatic mixed precision (:func:`torch.autocast`) in training and
-        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
-        CUDA and scales the loss. Probabilities are returned as float64.
-    channels_last : bool, default=False
-        Module and image batches in the ``torch.channels_last`` memory
-        format (faster convolutions on GPUs, above all with ``precision``).
-    compile : bool or dict, default=False
-        Compile the network with :func:`torch.compile`; a dict holds its
-        keyword arguments, e.g. ``{"mode": "max-autotune"}``.
+    %(recalibrate_bn)s
+    %(num_workers)s
+    %(precision)s
+    %(channels_last)s
+    %(compile)s
     cache_images : bool, default=False
         Keep the images of the image modalities in memory after their first
         read (decoded and resized, before augmentation and normalisation),
         so that later epochs do not decode them again. The cache lives for
         one ``fit``; with ``num_workers > 0`` each worker process holds its
         own copy.
-    accelerator : accelerate.Accelerator, default=None
-        Train through Hugging Face Accelerate (multi-GPU data parallel with
-        ``accelerate launch``, mixed precision set on the accelerator). The
-        accelerator places the model: leave ``device="auto"`` and
-        ``precision=None``.
+    %(accelerator)s
     device : str, default="auto"
     random_state : int, RandomState or None, default=None
     memory : None, str, path or joblib.Memory, default=None

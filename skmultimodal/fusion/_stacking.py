@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import DataLoader
 
 from ..estimators import ImageClassifier
+from ..utils._docstrings import substitute_shared_params
 
 
 def _image_columns(image_columns):
@@ -57,6 +58,7 @@ def _per_name(value, names, what):
     return {n: value for n in names}
 
 
+@substitute_shared_params
 class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     """Deep features of attention CNNs trained on each image column (stage 1).
 
@@ -88,16 +90,7 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
-    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
-        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
-        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
-        float images must already lie in [0, 1]; other integer dtypes (int64
-        arrays, 32-bit integer TIFFs) are an error until the range is stated.
-        A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype (values outside it are an error);
-        "minmax" scales each image by its own minimum and maximum; None uses
-        the values as they are (images already scaled or standardised). The
-        same picture gives the same input whatever its dtype or file format.
+    %(intensity_range)s
     augment : bool, "default" or callable, default=False
     encoder_params : dict, default=None
         Further parameters of every :class:`~skmultimodal.ImageClassifier`

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from ..data import ImageSource, ImageTransform
 from ..data._io import IMAGE_SUFFIXES, describe_row, is_missing, is_path
 from ..data._transforms import check_image_size, resolve_augmentation
+from ..utils._docstrings import substitute_shared_params
 
 BACKBONE_NAMES = ("simple_cnn", "resnet18", "resnet50")
 ATTENTION_NAMES = (None, "eca", "cbam")
@@ -100,6 +101,7 @@ def image_columns(frame, n_probe=20):
     return found
 
 
+@substitute_shared_params
 class ImageModality(BaseEstimator):
     """An image modality: a column of image paths or arrays and its encoder.
 
@@ -125,16 +127,7 @@ class ImageModality(BaseEstimator):
         turned into luminance as needed. RGBA loses its alpha channel.
     normalize : "imagenet", None or (mean, std), default="imagenet"
         Per-channel normalisation after the intensities are scaled to [0, 1].
-    intensity_range : "auto", "minmax", None, number or (low, high), default="auto"
-        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
-        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
-        float images must already lie in [0, 1]; other integer dtypes (int64
-        arrays, 32-bit integer TIFFs) are an error until the range is stated.
-        A number (e.g. 255, 4095) or a (low, high) pair states the range of
-        every image whatever its dtype (values outside it are an error);
-        "minmax" scales each image by its own minimum and maximum; None uses
-        the values as they are (images already scaled or standardised). The
-        same picture gives the same input whatever its dtype or file format.
+    %(intensity_range)s
     augment : bool, "default" or callable, default=False
         Training-time augmentation; True uses flips, rotations and brightness
         and contrast jitter. A callable (e.g. ``torchvision.transforms.v2``)

@@ -1,0 +1,93 @@
+"""Parameter descriptions shared by several estimators, and their substitution.
+
+A class docstring names a shared parameter as ``%(name)s`` at the indentation
+of its parameter line; :class:`Substitution` fills it in when the class is
+defined, so ``help(cls)`` shows the full text (the pattern of pandas and
+imbalanced-learn).
+"""
+
+
+class Substitution:
+    """Fill ``%(name)s`` fields of the decorated object's docstring.
+
+    Parameters
+    ----------
+    **params : str
+        The text of each field.
+
+    Examples
+    --------
+    >>> @Substitution(thing="a parameter")
+    ... def f():
+    ...     "Docstring with %(thing)s."
+    >>> f.__doc__
+    'Docstring with a parameter.'
+    """
+
+    def __init__(self, **params):
+        self.params = params
+
+    def __call__(self, obj):
+        if obj.__doc__:
+            obj.__doc__ = obj.__doc__ % self.params
+        return obj
+
+
+# Each text starts with the parameter line; its other lines carry the
+# indentation of a parameter description in a class docstring.
+_recalibrate_bn = """recalibrate_bn : bool or int, default=True
+        After training, recompute the batch-norm running statistics with the
+        final weights over the training set (True), over at most this many
+        training batches (an int), or not at all (False). Without it,
+        evaluation-mode predictions can collapse on small data sets; it costs
+        about a third of an epoch (see ``benchmarks/README.md``)."""
+
+_num_workers = """num_workers : "auto" or int, default="auto"
+        DataLoader worker processes reading images. "auto" uses none on the
+        CPU and ``min(8, os.cpu_count())`` on a GPU. Workers persist across
+        epochs."""
+
+_precision = """precision : {None, "bf16", "fp16"}, default=None
+        Automatic mixed precision (:func:`torch.autocast`) in training and
+        prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
+        CUDA and scales the loss. Probabilities are returned as float64."""
+
+_channels_last = """channels_last : bool, default=False
+        Module and image batches in the ``torch.channels_last`` memory
+        format (faster convolutions on GPUs, above all with ``precision``)."""
+
+_compile = """compile : bool or dict, default=False
+        Compile the network with :func:`torch.compile`; a dict holds its
+        keyword arguments, e.g. ``{"mode": "max-autotune"}``."""
+
+_accelerator = """accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate (multi-GPU data parallel with
+        ``accelerate launch``, mixed precision set on the accelerator). The
+        accelerator places the model: leave ``device="auto"`` and
+        ``precision=None``."""
+
+_intensity_range = """intensity_range : "auto", "minmax", None, number or (low, high), \
+default="auto"
+        How pixel values map to [0, 1] before ``normalize``. "auto" reads the
+        range from the dtype: uint8 / 255, uint16 / 65535, bool as 0 or 1,
+        float images must already lie in [0, 1]; other integer dtypes (int64
+        arrays, 32-bit integer TIFFs) are an error until the range is stated.
+        A number (e.g. 255, 4095) or a (low, high) pair states the range of
+        every image whatever its dtype (values outside it are an error);
+        "minmax" scales each image by its own minimum and maximum; None uses
+        the values as they are (images already scaled or standardised). The
+        same picture gives the same input whatever its dtype or file format."""
+
+#: The shared parameter descriptions, by field name.
+SHARED_PARAMS = {
+    "recalibrate_bn": _recalibrate_bn,
+    "num_workers": _num_workers,
+    "precision": _precision,
+    "channels_last": _channels_last,
+    "compile": _compile,
+    "accelerator": _accelerator,
+    "intensity_range": _intensity_range,
+}
+
+#: Decorator filling the shared parameter descriptions into a class docstring.
+substitute_shared_params = Substitution(**SHARED_PARAMS)
