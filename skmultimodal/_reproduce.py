@@ -392,29 +392,37 @@ def _study1_part(key, title, data, bunch, cfg, random_state, verbose, *, weights
     return _Part(key, title, data, protocol, report)
 
 
-def _study1(cfg, random_state, verbose, data_home, source, paths, weights):
-    from .datasets import load_metabric, load_tcga_brca_pam50, read_tcga_brca
+_STUDY1_POSITIVE = "positive class: Basal/Her2 (F1 and PR-AUC)"
 
-    positive = "positive class: Basal/Her2 (F1 and PR-AUC)"
-    if source == "original":
-        bunch = read_tcga_brca(paths["expression"], paths["clinical"], paths.get("tiles"),
-                               task="luminal_vs_basal_her2")
-        image = "image_path" if paths.get("tiles") else None
-        what = ("histology tiles + genes" if image else
-                "genes + clinical covariates (no --tiles: no histology)")
-        part = _study1_part(
-            "tcga", f"TCGA-BRCA (original files), Luminal vs Basal/Her2: {what}",
-            f"TCGA-BRCA read by read_tcga_brca: {what}", bunch, cfg, random_state,
-            verbose, weights=weights, image=image,
-        )
-        if image:
-            missing = bunch.patients_without_tiles
-            part.notes.append(f"{len(missing)} patient(s) without tiles left out; rows "
-                              "are tiles, folds grouped by patient.")
-        header = ("Original data: TCGA-BRCA expression and clinical matrix"
-                  + (" with histology tiles." if image else
-                     " without tiles (pass --tiles for the histology branch)."))
-        return header, [part], [positive]
+
+def _study1_original(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 1 on TCGA-BRCA files: expression + clinical, histology tiles if given."""
+    from .datasets import read_tcga_brca
+
+    bunch = read_tcga_brca(paths["expression"], paths["clinical"], paths.get("tiles"),
+                           task="luminal_vs_basal_her2")
+    image = "image_path" if paths.get("tiles") else None
+    what = ("histology tiles + genes" if image else
+            "genes + clinical covariates (no --tiles: no histology)")
+    part = _study1_part(
+        "tcga", f"TCGA-BRCA (original files), Luminal vs Basal/Her2: {what}",
+        f"TCGA-BRCA read by read_tcga_brca: {what}", bunch, cfg, random_state,
+        verbose, weights=weights, image=image,
+    )
+    if image:
+        missing = bunch.patients_without_tiles
+        part.notes.append(f"{len(missing)} patient(s) without tiles left out; rows "
+                          "are tiles, folds grouped by patient.")
+    header = ("Original data: TCGA-BRCA expression and clinical matrix"
+              + (" with histology tiles." if image else
+                 " without tiles (pass --tiles for the histology branch)."))
+    return header, [part], [_STUDY1_POSITIVE]
+
+
+def _study1_public(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 1 on METABRIC and the TCGA-BRCA PAM50 genes (no histology)."""
+    from .datasets import load_metabric, load_tcga_brca_pam50
+
     header = (
         "Stand-in data: METABRIC (489 mRNA z-scores + 13 clinical columns) and TCGA-BRCA "
         "PAM50 genes (49 genes + 7 clinical covariates), Luminal (LumA + LumB) vs "
@@ -439,8 +447,8 @@ def _study1(cfg, random_state, verbose, data_home, source, paths, weights):
             cfg, random_state, verbose,
         ),
     ]
-    notes = [positive, "All networks start from random weights (the paper uses ImageNet "
-                       "transfer for its ResNet-50)."]
+    notes = [_STUDY1_POSITIVE, "All networks start from random weights (the paper uses "
+                               "ImageNet transfer for its ResNet-50)."]
     return header, parts, notes
 
 
@@ -551,50 +559,55 @@ def _pair_ehr(patches, target, ehr, label_column, random_state):
     return features, reused
 
 
-def _study2(cfg, random_state, verbose, data_home, source, paths, weights):
-    from .datasets import load_breast_lesions_usg, load_busi, read_brecahad
+def _study2_original(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 2 on BreCaHAD patches, fused with an EHR table paired by class if given."""
+    from .datasets import read_brecahad
 
-    if source == "original":
-        bunch = read_brecahad(paths["brecahad"], paths.get("patch_size", 64))
-        X = bunch.data
-        y, groups = np.asarray(bunch.target), np.asarray(bunch.groups)
-        rows = _subsample(cfg.max_images, y, random_state)
-        X, y, groups = _take(X, y, groups, rows)
-        parts = [_image_part(
-            "brecahad", "BreCaHAD patches (original), 3 classes: image models",
-            "BreCaHAD patches read by read_brecahad", X.copy(), y, groups, cfg,
-            random_state, verbose, weights=weights, channels=3,
-        )]
-        parts[0].notes.append("Folds grouped by source image (BreCaHAD has no patient "
-                              "identifiers).")
-        notes = []
-        if paths.get("ehr"):
-            ehr = _read_table(paths["ehr"])
-            features, reused = _pair_ehr(X, y, ehr, paths.get("label_column", "label"),
-                                         random_state)
-            drop = [c for c in features.columns if c in ("subject_id", "patient_id")]
-            features = features.drop(columns=drop)
-            tab_columns = [f"ehr_{c}" for c in features.columns]
-            table = pd.concat([X[["image"]], features.set_axis(tab_columns, axis=1)],
-                              axis=1)
-            part = _fusion_part(
-                "brecahad_ehr", "BreCaHAD patches + EHR (artificial pairing by class)",
-                "BreCaHAD patches paired by class with rows of the EHR table",
-                table, y, groups, tab_columns, "EHR", cfg, random_state, verbose,
-                weights=weights, channels=3,
-            )
-            part.notes.append(
-                "The EHR rows are paired with the patches by class only (the two sources "
-                "share no patients, as in the paper): the fusion measures how well the "
-                "EHR features predict the class, not a patient-level link."
-                + (" Some EHR rows were reused (fewer rows than patches of a class), so "
-                   "one EHR row can be on both sides of a split." if reused else "")
-            )
-            parts.append(part)
-        else:
-            notes.append("No --ehr table: the fusion part is not run.")
-        return ("Original data: BreCaHAD histopathology patches"
-                + (" + EHR table." if paths.get("ehr") else ".")), parts, notes
+    bunch = read_brecahad(paths["brecahad"], paths.get("patch_size", 64))
+    X = bunch.data
+    y, groups = np.asarray(bunch.target), np.asarray(bunch.groups)
+    rows = _subsample(cfg.max_images, y, random_state)
+    X, y, groups = _take(X, y, groups, rows)
+    parts = [_image_part(
+        "brecahad", "BreCaHAD patches (original), 3 classes: image models",
+        "BreCaHAD patches read by read_brecahad", X.copy(), y, groups, cfg,
+        random_state, verbose, weights=weights, channels=3,
+    )]
+    parts[0].notes.append("Folds grouped by source image (BreCaHAD has no patient "
+                          "identifiers).")
+    notes = []
+    if paths.get("ehr"):
+        ehr = _read_table(paths["ehr"])
+        features, reused = _pair_ehr(X, y, ehr, paths.get("label_column", "label"),
+                                     random_state)
+        drop = [c for c in features.columns if c in ("subject_id", "patient_id")]
+        features = features.drop(columns=drop)
+        tab_columns = [f"ehr_{c}" for c in features.columns]
+        table = pd.concat([X[["image"]], features.set_axis(tab_columns, axis=1)],
+                          axis=1)
+        part = _fusion_part(
+            "brecahad_ehr", "BreCaHAD patches + EHR (artificial pairing by class)",
+            "BreCaHAD patches paired by class with rows of the EHR table",
+            table, y, groups, tab_columns, "EHR", cfg, random_state, verbose,
+            weights=weights, channels=3,
+        )
+        part.notes.append(
+            "The EHR rows are paired with the patches by class only (the two sources "
+            "share no patients, as in the paper): the fusion measures how well the "
+            "EHR features predict the class, not a patient-level link."
+            + (" Some EHR rows were reused (fewer rows than patches of a class), so "
+               "one EHR row can be on both sides of a split." if reused else "")
+        )
+        parts.append(part)
+    else:
+        notes.append("No --ehr table: the fusion part is not run.")
+    return ("Original data: BreCaHAD histopathology patches"
+            + (" + EHR table." if paths.get("ehr") else ".")), parts, notes
+
+
+def _study2_public(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 2 on BUSI (image models) and BrEaST-Lesions-USG (image + clinical fusion)."""
+    from .datasets import load_breast_lesions_usg, load_busi
 
     busi = load_busi(data_home=data_home)
     X, y = busi.data.rename(columns={"image_path": "image"}), np.asarray(busi.target)
@@ -662,68 +675,15 @@ def _study3_models(image_columns, attention, cfg, random_state, weights, channel
     return stacking, models
 
 
-def _study3(cfg, random_state, verbose, data_home, source, paths, weights):
-    from .datasets import load_breast_lesions_usg
+_STUDY3_NOTE = ("All CNNs start from random weights; the stacking's stage-1 CNN is "
+                "trained inside each outer fold.")
 
-    if source == "original":
-        table_path = Path(paths["table"])
-        table = _read_table(table_path)
-        label = paths.get("label_column", "label")
-        columns = {"us": paths.get("us_column", "us_path"),
-                   "mammo": paths.get("mammo_column", "mammo_path")}
-        columns = {k: c for k, c in columns.items() if c in table.columns}
-        if not columns or label not in table.columns:
-            raise ValueError(
-                f"The table {table_path.name} needs a label column ({label!r}, "
-                "--label-column) and at least one image column (--us-column, "
-                f"--mammo-column); its columns are {list(table.columns)}.")
-        group_column = paths.get("group_column") or (
-            "patient_id" if "patient_id" in table.columns else None)
-        if group_column is not None and group_column not in table.columns:
-            raise ValueError(f"--group-column {group_column!r} is not a column of "
-                             f"{table_path.name}.")
-        y = table[label].to_numpy()
-        groups = None if group_column is None else table[group_column].to_numpy()
-        X, y, groups = _take(table, y, groups, _subsample(cfg.max_images, y,
-                                                         random_state))
-        for name, column in columns.items():  # paths relative to the table's folder
-            cells = [c if Path(str(c)).is_absolute() else str(table_path.parent / str(c))
-                     for c in X[column]]
-            X[name] = _load_images(cells, cfg.image_size, 1)
-        X = X[list(columns)]
-        image_columns = {name: name for name in columns}
-        attention = {"us": "eca", "mammo": "cbam"}
-        attention = {k: attention[k] for k in columns}
-        title = " + ".join({"us": "ultrasound", "mammo": "mammography"}[k]
-                           for k in columns)
-        key, data = "original", f"paired images read from {table_path.name}"
-        header = f"Original data: {table_path.name} ({title})."
-        notes = []
-        part_notes = [] if group_column else [
-            "No patient column: ordinary stratified folds (set --group-column)."]
-    else:
-        usg = load_breast_lesions_usg(data_home=data_home)
-        X = usg.data.rename(columns={"image_path": "us"})
-        y = usg.target_names[usg.target]
-        X, y, groups = _take(X, y, usg.groups, _subsample(cfg.max_images, y,
-                                                         random_state))
-        X["us"] = _load_images(X["us"], cfg.image_size, 1)
-        X = X[["us"]]
-        image_columns, attention = {"us": "us"}, {"us": "eca"}
-        title = "ultrasound only"
-        key = "breast_lesions_usg"
-        data = ("BrEaST-Lesions-USG ultrasound only (stand-in for paired mammography + "
-                "ultrasound)")
-        header = (
-            "Stand-in data: BrEaST-Lesions-USG ultrasound (benign vs malignant, one image "
-            "per patient) stands in for the paper's 663 paired mammogram + ultrasound "
-            "cases. One image column only: no paired mammography here, so the CBAM "
-            "mammography branch and the mammography + ultrasound fusion are not run; "
-            "the attention ablation (ECA vs plain ResNet-18) and the stacking ensemble "
-            "use the ultrasound alone."
-        )
-        notes = []
-        part_notes = []
+
+def _study3_part(key, title, data, X, y, groups, attention, cfg, random_state, verbose,
+                 weights):
+    """Attention CNNs, their attention ablation and the stacking ensemble on the
+    image columns of ``X`` (the keys of ``attention``)."""
+    image_columns = {name: name for name in attention}
     codes, names = _encode(y)
     stacking, models = _study3_models(image_columns, attention, cfg, random_state,
                                       weights, 1)
@@ -741,14 +701,84 @@ def _study3(cfg, random_state, verbose, data_home, source, paths, weights):
         groups=groups, cfg=cfg, scoring="study3", random_state=random_state,
         names=names, verbose=verbose,
     )
-    part = _Part(key, f"{'BrEaST-Lesions-USG' if source == 'public' else 'Table'}, "
-                      f"benign vs malignant: {title}", data, protocol, report, part_notes)
-    notes.append("All CNNs start from random weights; the stacking's stage-1 CNN is "
-                 "trained inside each outer fold.")
-    return header, [part], notes
+    return _Part(key, title, data, protocol, report)
 
 
-_STUDIES = {"study1": _study1, "study2": _study2, "study3": _study3}
+def _study3_original(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 3 on a table of paired ultrasound and / or mammography files."""
+    table_path = Path(paths["table"])
+    table = _read_table(table_path)
+    label = paths.get("label_column", "label")
+    columns = {"us": paths.get("us_column", "us_path"),
+               "mammo": paths.get("mammo_column", "mammo_path")}
+    columns = {k: c for k, c in columns.items() if c in table.columns}
+    if not columns or label not in table.columns:
+        raise ValueError(
+            f"The table {table_path.name} needs a label column ({label!r}, "
+            "--label-column) and at least one image column (--us-column, "
+            f"--mammo-column); its columns are {list(table.columns)}.")
+    group_column = paths.get("group_column") or (
+        "patient_id" if "patient_id" in table.columns else None)
+    if group_column is not None and group_column not in table.columns:
+        raise ValueError(f"--group-column {group_column!r} is not a column of "
+                         f"{table_path.name}.")
+    y = table[label].to_numpy()
+    groups = None if group_column is None else table[group_column].to_numpy()
+    X, y, groups = _take(table, y, groups, _subsample(cfg.max_images, y, random_state))
+    for name, column in columns.items():  # paths relative to the table's folder
+        cells = [c if Path(str(c)).is_absolute() else str(table_path.parent / str(c))
+                 for c in X[column]]
+        X[name] = _load_images(cells, cfg.image_size, 1)
+    X = X[list(columns)]
+    attention = {k: {"us": "eca", "mammo": "cbam"}[k] for k in columns}
+    title = " + ".join({"us": "ultrasound", "mammo": "mammography"}[k] for k in columns)
+    part = _study3_part(
+        "original", f"Table, benign vs malignant: {title}",
+        f"paired images read from {table_path.name}", X, y, groups, attention, cfg,
+        random_state, verbose, weights,
+    )
+    if not group_column:
+        part.notes.append("No patient column: ordinary stratified folds (set "
+                          "--group-column).")
+    return f"Original data: {table_path.name} ({title}).", [part], [_STUDY3_NOTE]
+
+
+def _study3_public(cfg, random_state, verbose, data_home, paths, weights):
+    """Study 3 on BrEaST-Lesions-USG ultrasound alone (no paired mammography)."""
+    from .datasets import load_breast_lesions_usg
+
+    usg = load_breast_lesions_usg(data_home=data_home)
+    X = usg.data.rename(columns={"image_path": "us"})
+    y = usg.target_names[usg.target]
+    X, y, groups = _take(X, y, usg.groups, _subsample(cfg.max_images, y, random_state))
+    X["us"] = _load_images(X["us"], cfg.image_size, 1)
+    part = _study3_part(
+        "breast_lesions_usg", "BrEaST-Lesions-USG, benign vs malignant: ultrasound only",
+        "BrEaST-Lesions-USG ultrasound only (stand-in for paired mammography + "
+        "ultrasound)", X[["us"]], y, groups, {"us": "eca"}, cfg, random_state, verbose,
+        weights,
+    )
+    header = (
+        "Stand-in data: BrEaST-Lesions-USG ultrasound (benign vs malignant, one image "
+        "per patient) stands in for the paper's 663 paired mammogram + ultrasound "
+        "cases. One image column only: no paired mammography here, so the CBAM "
+        "mammography branch and the mammography + ultrasound fusion are not run; "
+        "the attention ablation (ECA vs plain ResNet-18) and the stacking ensemble "
+        "use the ultrasound alone."
+    )
+    return header, [part], [_STUDY3_NOTE]
+
+
+#: The runner of each (study, source): ``runner(cfg, random_state, verbose,
+#: data_home, paths, weights)`` returns (header, parts, notes).
+_RUNNERS = {
+    ("study1", "public"): _study1_public,
+    ("study1", "original"): _study1_original,
+    ("study2", "public"): _study2_public,
+    ("study2", "original"): _study2_original,
+    ("study3", "public"): _study3_public,
+    ("study3", "original"): _study3_original,
+}
 
 
 # -- output ---------------------------------------------------------------------------
@@ -899,8 +929,8 @@ def run_reproduce(study, output_dir=None, *, quick=False, data_home=None, random
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.filterwarnings("ignore", message=".*bootstrap resamples.*")
-        header, parts, notes = _STUDIES[study](cfg, random_state, verbose, data_home,
-                                               source, paths, weights)
+        header, parts, notes = _RUNNERS[(study, source)](cfg, random_state, verbose,
+                                                         data_home, paths, weights)
     if mode == "quick":
         notes.append(
             f"--quick run: stratified subsamples of at most {cfg.max_tabular} tabular rows "

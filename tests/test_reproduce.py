@@ -283,8 +283,8 @@ def no_work(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the study started working")
 
-    for study in _reproduce.STUDIES:
-        monkeypatch.setitem(_reproduce._STUDIES, study, fail)
+    for key in _reproduce._RUNNERS:
+        monkeypatch.setitem(_reproduce._RUNNERS, key, fail)
 
 
 def test_existing_file_as_output_is_refused_before_any_work(tmp_path, no_work, cli_error):
@@ -366,3 +366,8 @@ def test_check_original_args():
         check_original_args("study9", "public")
     with pytest.raises(ValueError, match="needs --table"):
         check_original_args("study3", "original")
+
+
+def test_one_runner_per_study_and_source():
+    assert set(_reproduce._RUNNERS) == {(s, src) for s in _reproduce.STUDIES
+                                        for src in _reproduce.SOURCES}
