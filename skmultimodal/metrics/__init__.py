@@ -5,11 +5,21 @@
   macro one-vs-rest) and per-class one-vs-rest ROC AUC, as scorers for
   :func:`~sklearn.model_selection.cross_validate`.
 - :func:`per_class_roc_auc`: study 2's per-class AUC from probabilities.
-- :func:`plot_roc_curves`, :func:`plot_pr_curves`,
-  :func:`plot_confusion_matrix`: figures comparing several models.
+- :class:`RocCurvesDisplay`, :class:`PrecisionRecallCurvesDisplay`,
+  :class:`ConfusionMatricesDisplay`: figures comparing several models, in the
+  style of scikit-learn's displays (``from_estimator``, ``from_predictions``,
+  ``from_report``, ``plot``); :func:`plot_roc_curves`, :func:`plot_pr_curves`
+  and :func:`plot_confusion_matrix` return their figures.
 """
 
-from ._plots import plot_confusion_matrix, plot_pr_curves, plot_roc_curves
+from ._plots import (
+    ConfusionMatricesDisplay,
+    PrecisionRecallCurvesDisplay,
+    RocCurvesDisplay,
+    plot_confusion_matrix,
+    plot_pr_curves,
+    plot_roc_curves,
+)
 from ._scorers import (
     STUDY_METRICS,
     STUDY_SCORERS,
@@ -24,6 +34,9 @@ from ._scorers import (
 )
 
 __all__ = [
+    "ConfusionMatricesDisplay",
+    "PrecisionRecallCurvesDisplay",
+    "RocCurvesDisplay",
     "STUDY_METRICS",
     "STUDY_SCORERS",
     "average_precision",

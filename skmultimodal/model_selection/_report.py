@@ -16,7 +16,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from ..metrics import get_scorers, plot_confusion_matrix, plot_pr_curves, plot_roc_curves
+from ..metrics import (
+    ConfusionMatricesDisplay,
+    PrecisionRecallCurvesDisplay,
+    RocCurvesDisplay,
+    get_scorers,
+)
+from ..metrics._plots import _save
 from ._splits import check_splits, make_cv
 
 __all__ = ["EvaluationReport", "evaluate"]
@@ -536,43 +542,56 @@ class EvaluationReport:
         getattr(self, which).to_csv(path, index=False)
         return path
 
-    def _scores_of(self, models):
-        models = self.models if models is None else (
-            [models] if isinstance(models, str) else list(models))
-        unknown = [m for m in models if m not in self.y_pred]
-        if unknown:
-            raise ValueError(f"Unknown models {unknown}; known: {self.models}.")
-        missing = [m for m in models if self.scores[m] is None]
-        if missing:
-            raise ValueError(f"Models {missing} have neither predict_proba nor "
-                             "decision_function.")
-        return {m: self.scores[m] for m in models}
-
     def plot_roc(self, models=None, *, path=None, title=None):
         """ROC curves of the out-of-fold predictions (one-vs-rest per class
-        for multiclass), AUC in the legend. See
-        :func:`~skmultimodal.metrics.plot_roc_curves`.
+        for multiclass), AUC in the legend.
+
+        The figure of :meth:`RocCurvesDisplay.from_report
+        <skmultimodal.metrics.RocCurvesDisplay.from_report>`, whose display
+        keeps the curves.
+
+        Parameters
+        ----------
+        models : str or list of str, default=None
+            Models to show; None shows all.
+        path : str or Path, default=None
+            If given, the figure is saved there.
+        title : str, default=None
 
         Returns
         -------
         fig : matplotlib.figure.Figure
         """
-        return plot_roc_curves(self.y_true, self._scores_of(models), classes=self.classes,
-                               path=path, title=title)
+        display = RocCurvesDisplay.from_report(self, models).plot(title=title)
+        return _save(display.figure_, path)
 
     def plot_pr(self, models=None, *, path=None, title=None):
         """Precision-recall curves of the out-of-fold predictions, average
-        precision in the legend. See :func:`~skmultimodal.metrics.plot_pr_curves`.
+        precision in the legend.
+
+        The figure of :meth:`PrecisionRecallCurvesDisplay.from_report
+        <skmultimodal.metrics.PrecisionRecallCurvesDisplay.from_report>`.
+
+        Parameters
+        ----------
+        models : str or list of str, default=None
+            Models to show; None shows all.
+        path : str or Path, default=None
+            If given, the figure is saved there.
+        title : str, default=None
 
         Returns
         -------
         fig : matplotlib.figure.Figure
         """
-        return plot_pr_curves(self.y_true, self._scores_of(models), classes=self.classes,
-                              path=path, title=title)
+        display = PrecisionRecallCurvesDisplay.from_report(self, models).plot(title=title)
+        return _save(display.figure_, path)
 
     def plot_confusion(self, models=None, *, normalize=None, path=None, title=None):
         """Confusion matrix of the out-of-fold predictions, a panel per model.
+
+        The figure of :meth:`ConfusionMatricesDisplay.from_report
+        <skmultimodal.metrics.ConfusionMatricesDisplay.from_report>`.
 
         Parameters
         ----------
@@ -586,13 +605,9 @@ class EvaluationReport:
         -------
         fig : matplotlib.figure.Figure
         """
-        models = self.models if models is None else (
-            [models] if isinstance(models, str) else list(models))
-        return plot_confusion_matrix(
-            self.y_true, {m: self.y_pred[m] for m in models}, labels=self.classes,
-            normalize=normalize, path=path, title=title,
-            values_format=".2f" if normalize else None,
-        )
+        display = ConfusionMatricesDisplay.from_report(self, models, normalize=normalize)
+        return _save(display.plot(values_format=".2f" if normalize else None,
+                                  title=title).figure_, path)
 
     def __repr__(self):
         n_folds = len(self.splits)
