@@ -33,13 +33,13 @@ import time
 import warnings
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import sklearn
 import skmultimodal
 from skmultimodal import ImageEmbedder
 from skmultimodal.datasets import load_busi, make_multimodal_classification

@@ -61,6 +61,7 @@ from _common import (  # noqa: E402
     write_images,
     write_json,
 )
+
 from skmultimodal import ImageClassifier  # noqa: E402
 from skmultimodal.data._io import read_image  # noqa: E402
 from skmultimodal.estimators import _callbacks  # noqa: E402

@@ -92,9 +92,9 @@ def _add_common_flags(parser):
 
 
 def _run_demo(args):
-    from ._demo import run_demo
-
     import torch
+
+    from ._demo import run_demo
 
     if args.threads < 0:
         args._parser.error("--threads must be 0 (torch's choice) or a positive integer")
@@ -200,9 +200,9 @@ def _add_reproduce_parser(subparsers):
 
 
 def _run_reproduce(args):
-    from ._reproduce import check_original_args, run_reproduce
-
     import torch
+
+    from ._reproduce import check_original_args, run_reproduce
 
     parser = args._parser
     paths = dict(expression=args.expression, clinical=args.clinical, tiles=args.tiles,

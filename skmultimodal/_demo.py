@@ -39,8 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .datasets import get_data_home, load_breastmnist, load_metabric
-from .datasets import make_multimodal_classification
+from .datasets import get_data_home, load_breastmnist, load_metabric, make_multimodal_classification
 from .estimators import ImageClassifier, ImageEmbedder, TabularMLPClassifier
 from .metrics import get_scorers, plot_pr_curves, plot_roc_curves
 from .modalities import ImageModality, TabularModality

@@ -43,7 +43,8 @@ INIT_PARAMS = {
     "LateFusionClassifier": dict(estimators=[("tab", LogisticRegression(), None)]),
     "DeepFeatureExtractor": dict(
         image_columns=None, backbone="simple_cnn", image_size=8,
-        intensity_range=_CHECK_RANGE, encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0, device="cpu",
+        intensity_range=_CHECK_RANGE, encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0,
+        device="cpu",
     ),
 }
 

@@ -3,8 +3,8 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from instance_generator import (
-    expected_failed_checks,
     estimators_to_check,
+    expected_failed_checks,
 )
 
 

@@ -3,11 +3,11 @@
 import pytest
 from sklearn.base import clone
 
-from skmultimodal.datasets import make_multimodal_classification
 from instance_generator import (
     bad_input_instances,
     multimodal_instances,
 )
+from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.utils.estimator_checks import yield_bad_input_checks, yield_multimodal_checks
 
 

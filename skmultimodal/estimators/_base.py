@@ -4,11 +4,11 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import (
     _check_sample_weight,
     _num_samples,
@@ -20,8 +20,6 @@ from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
 from ..data._dataset import ImageCache, ImageSource, collate_batch
-from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
-from ._net import AcceleratedNetClassifier, NetClassifier
 from ..utils._torch import (
     check_accelerator,
     check_precision,
@@ -33,6 +31,8 @@ from ..utils._torch import (
     resolve_seed,
     torch_seed,
 )
+from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
+from ._net import AcceleratedNetClassifier, NetClassifier
 
 
 def check_not_empty(n_rows, what):

@@ -2,8 +2,8 @@
 
 import numpy as np
 import torch
-from torch.utils.data import Subset
 from skorch.callbacks import Callback
+from torch.utils.data import Subset
 
 
 class RecalibrateBatchNorm(Callback):

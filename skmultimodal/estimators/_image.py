@@ -102,7 +102,8 @@ class ImageClassifier(BaseNetClassifier):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 intensity_range="auto", augment=False, backbone_params=None, dropout=0.0, max_epochs=10,
+                 intensity_range="auto", augment=False, backbone_params=None, dropout=0.0,
+                 max_epochs=10,
                  batch_size=32, lr=1e-3, optimizer="adam", weight_decay=0.0, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  callbacks=None, recalibrate_bn=True, num_workers="auto", precision=None,

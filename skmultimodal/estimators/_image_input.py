@@ -51,7 +51,7 @@ def image_cells(estimator, X, column, reset):
         if column is not None:
             check_column_present(X, [column])
             cells = X[column].to_numpy(dtype=object)
-        elif X.shape[1] == 1 and X.dtypes.iloc[0] == object:
+        elif X.shape[1] == 1 and X.dtypes.iloc[0] == object:  # noqa: E721 (a dtype, not a type)
             column = X.columns[0]
             cells = X.iloc[:, 0].to_numpy(dtype=object)
         elif X.shape[1] > 0 and all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes):

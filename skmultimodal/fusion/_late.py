@@ -8,10 +8,10 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
@@ -19,9 +19,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..estimators._base import check_not_empty, drop_zero_weight_rows
 from ..modalities._image import check_column_present
 from ..modalities._tabular import as_frame
-from ..estimators._base import check_not_empty, drop_zero_weight_rows
 from ._base import _rows_text, check_named_list
 
 VOTINGS = ("soft", "weighted", "stacking")

@@ -16,8 +16,8 @@ from pytorch_grad_cam import (
     XGradCAM,
 )
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from skorch.utils import to_device
 from sklearn.utils import Bunch
+from skorch.utils import to_device
 from torch import nn
 
 from ._flat import FLAT_RTOL, MIN_GRID, is_flat

@@ -208,8 +208,8 @@ def check_truncated_image_file(estimator, X, y, groups):
 
 
 def _needs_y(estimator):
-    return "y" in inspect.signature(type(estimator).fit).parameters and not (
-        inspect.signature(type(estimator).fit).parameters["y"].default is None)
+    params = inspect.signature(type(estimator).fit).parameters
+    return "y" in params and params["y"].default is not None
 
 
 def check_empty_and_one_row_frames(estimator, X, y, groups):

@@ -12,8 +12,7 @@ import torch
 from sklearn.base import clone
 
 from skmultimodal import ImageClassifier, TabularMLPClassifier
-from skmultimodal.data import ImageSource, ImageTransform
-from skmultimodal.data import _dataset
+from skmultimodal.data import ImageSource, ImageTransform, _dataset
 from skmultimodal.data._dataset import ImageCache
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.estimators._net import AcceleratedNetClassifier, NetClassifier

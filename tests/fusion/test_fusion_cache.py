@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
 from skmultimodal.estimators._cache import CACHE_FOLDER, EmbeddingStore
+from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
 
 from . import FAST, image_modality, make_data, tab_modality
 

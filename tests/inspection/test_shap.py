@@ -30,8 +30,8 @@ from skmultimodal import (  # noqa: E402
 from skmultimodal.datasets import make_multimodal_classification  # noqa: E402
 from skmultimodal.inspection import plot_shap_bar, plot_shap_summary  # noqa: E402
 from skmultimodal.inspection._shap import (  # noqa: E402
-    _FixedInputsModel,
     _fixed_inputs,
+    _FixedInputsModel,
     shap_values,
 )
 

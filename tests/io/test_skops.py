@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
+from instance_generator import MULTIMODAL_PARAMS
 from skmultimodal import ImageClassifier, TabularMLPClassifier
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.fusion import (
@@ -23,7 +24,6 @@ from skmultimodal.fusion import (
 from skmultimodal.io import UntrustedTypesError, dump, load, trusted_types
 from skmultimodal.io._skops import NetRecord, _portable, _stored_attributes
 from skmultimodal.modalities import ImageModality, TabularModality
-from instance_generator import MULTIMODAL_PARAMS
 from skmultimodal.utils.discovery import all_estimators
 
 TAB = ["tab_0", "tab_1", "tab_2", "tab_3"]

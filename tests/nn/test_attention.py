@@ -7,7 +7,8 @@ from skmultimodal.nn import ATTENTIONS, CBAM, ECA
 from skmultimodal.nn._attention import create_attention, eca_kernel_size
 
 
-@pytest.mark.parametrize("channels, k", [(1, 1), (4, 1), (16, 3), (64, 3), (256, 5), (512, 5), (2048, 7)])
+@pytest.mark.parametrize("channels, k", [(1, 1), (4, 1), (16, 3), (64, 3), (256, 5), (512, 5),
+                                         (2048, 7)])
 def test_eca_adaptive_kernel_size(channels, k):
     # k = |(log2(C) + b) / gamma| made odd, gamma=2, b=1 (Wang et al. 2020)
     assert eca_kernel_size(channels) == k
@@ -73,7 +74,8 @@ def test_cbam_zero_parameters_quarter_input():
     torch.testing.assert_close(cbam(x), 0.25 * x)
 
 
-@pytest.mark.parametrize("channels, reduction, hidden", [(64, 16, 4), (8, 16, 1), (1, 16, 1), (32, 4, 8)])
+@pytest.mark.parametrize("channels, reduction, hidden",
+                         [(64, 16, 4), (8, 16, 1), (1, 16, 1), (32, 4, 8)])
 def test_cbam_hidden_size_guarded(channels, reduction, hidden):
     cbam = CBAM(channels, reduction=reduction)
     assert cbam.hidden == hidden

@@ -5,8 +5,15 @@ import torch
 import torchvision
 from torch import nn
 
-from skmultimodal.nn import (ATTENTIONS, BACKBONES, CBAM, ECA, ResNetBackbone, SimpleCNN,
-                             get_backbone)
+from skmultimodal.nn import (
+    ATTENTIONS,
+    BACKBONES,
+    CBAM,
+    ECA,
+    ResNetBackbone,
+    SimpleCNN,
+    get_backbone,
+)
 
 NUM_FEATURES = {"simple_cnn": 128, "resnet18": 512, "resnet50": 2048}
 
@@ -103,7 +110,8 @@ def test_in_channels(name, in_channels):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_resnet_keeps_torchvision_keys(backbones, attention):
-    tv_keys = {k for k in torchvision.models.resnet18(weights=None).state_dict() if not k.startswith("fc.")}
+    tv_keys = {k for k in torchvision.models.resnet18(weights=None).state_dict()
+               if not k.startswith("fc.")}
     keys = set(backbones["resnet18", attention].state_dict())
     assert tv_keys <= keys
     extra = keys - tv_keys
@@ -189,7 +197,8 @@ def test_simple_cnn_errors(kwargs, match):
 
 
 def test_get_backbone_errors():
-    with pytest.raises(ValueError, match=r"unknown backbone 'vgg16'.*'simple_cnn', 'resnet18', 'resnet50'"):
+    with pytest.raises(ValueError,
+                       match=r"unknown backbone 'vgg16'.*'simple_cnn', 'resnet18', 'resnet50'"):
         get_backbone("vgg16")
     with pytest.raises(ValueError, match=r"unknown attention 'se'.*None, 'eca', 'cbam'"):
         get_backbone("resnet18", attention="se")

@@ -29,7 +29,8 @@ def test_without_batch_norm_and_dropout():
     torch.testing.assert_close(mlp(x), torch.tanh(mlp[0](x)))
 
 
-@pytest.mark.parametrize("activation, cls", [("relu", nn.ReLU), ("gelu", nn.GELU), ("tanh", nn.Tanh)])
+@pytest.mark.parametrize("activation, cls",
+                         [("relu", nn.ReLU), ("gelu", nn.GELU), ("tanh", nn.Tanh)])
 def test_activations(activation, cls):
     assert isinstance(MLP(3, (4,), activation=activation)[2], cls)
 
@@ -62,7 +63,8 @@ def test_dropout_train_versus_eval():
     out = mlp(x)
     dropped = (out == 0) & (expected != 0)
     assert dropped.any()
-    torch.testing.assert_close(out[~dropped & (expected != 0)], 2 * expected[~dropped & (expected != 0)])
+    kept = ~dropped & (expected != 0)
+    torch.testing.assert_close(out[kept], 2 * expected[kept])
 
 
 def test_gradients_flow():
@@ -80,7 +82,8 @@ def test_gradients_flow():
     ({"in_features": 3, "hidden_layer_sizes": (8.5,)}, "hidden layer size"),
     ({"in_features": 3, "dropout": 1.0}, "dropout"),
     ({"in_features": 3, "dropout": -0.1}, "dropout"),
-    ({"in_features": 3, "activation": "sigmoid"}, r"unknown activation 'sigmoid'.*'relu', 'gelu', 'tanh'"),
+    ({"in_features": 3, "activation": "sigmoid"},
+     r"unknown activation 'sigmoid'.*'relu', 'gelu', 'tanh'"),
 ])
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -41,7 +41,8 @@ def _without_fc(state):
 
 
 def _is_attention(model, key):
-    return any(key.startswith(f"{n}.") for n, m in model.named_modules() if isinstance(m, (ECA, CBAM)))
+    return any(key.startswith(f"{n}.") for n, m in model.named_modules()
+               if isinstance(m, (ECA, CBAM)))
 
 
 def assert_state_equal(model, expected, *, skip=()):
@@ -73,7 +74,8 @@ def _cache_file(hub_dir, weights):
 
 
 @pytest.mark.parametrize("weights", [
-    "IMAGENET1K_V1", "DEFAULT", "default", "ResNet18_Weights.IMAGENET1K_V1", V1, ResNet18_Weights.DEFAULT,
+    "IMAGENET1K_V1", "DEFAULT", "default", "ResNet18_Weights.IMAGENET1K_V1", V1,
+    ResNet18_Weights.DEFAULT,
 ])
 def test_torchvision_weights_load_from_hub_cache(hub_dir, tv_state, weights):
     torch.save(tv_state, _cache_file(hub_dir, V1))
@@ -128,7 +130,8 @@ def test_resolve_torchvision_names():
 
 
 @pytest.mark.parametrize("weights, match", [
-    (ResNet50_Weights.IMAGENET1K_V1, r"another architecture.*ResNet18_Weights: IMAGENET1K_V1, DEFAULT"),
+    (ResNet50_Weights.IMAGENET1K_V1,
+     r"another architecture.*ResNet18_Weights: IMAGENET1K_V1, DEFAULT"),
     ("IMAGENET1K_V2", r"unknown weights 'IMAGENET1K_V2' for 'resnet18'.*IMAGENET1K_V1, DEFAULT"),
     ("ResNet50_Weights.IMAGENET1K_V1", r"unknown weights .*IMAGENET1K_V1, DEFAULT"),
     ("imagenet", r"unknown weights 'imagenet'.*path"),
@@ -184,7 +187,8 @@ def test_torchvision_file_into_attention_variant(tmp_path, tv_state):
     assert_state_equal(bb, {k: reference.state_dict()[k] for k in attn})
 
 
-@pytest.mark.parametrize("name, attention", [("resnet18", "cbam"), ("resnet50", "eca"), ("simple_cnn", "eca")])
+@pytest.mark.parametrize("name, attention",
+                         [("resnet18", "cbam"), ("resnet50", "eca"), ("simple_cnn", "eca")])
 def test_own_state_dict_round_trip(tmp_path, name, attention):
     torch.manual_seed(1)
     source = get_backbone(name, attention=attention)
