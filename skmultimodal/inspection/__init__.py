@@ -15,18 +15,25 @@
   :func:`sklearn.inspection.permutation_importance`.
 - Plots: :func:`plot_image_explanations`, :func:`plot_heatmap_overlay`,
   :func:`plot_shap_summary`, :func:`plot_shap_bar`,
-  :func:`plot_modality_importance`.
+  :func:`plot_modality_importance` (the figure of
+  :class:`ModalityImportanceDisplay`).
 """
 
 from ._attention_maps import cross_attention_maps
 from ._grad_cam import CAM_METHODS, grad_cam
 from ._modality_importance import modality_importance
 from ._overlay import plot_heatmap_overlay, plot_image_explanations
-from ._plots import plot_modality_importance, plot_shap_bar, plot_shap_summary
+from ._plots import (
+    ModalityImportanceDisplay,
+    plot_modality_importance,
+    plot_shap_bar,
+    plot_shap_summary,
+)
 from ._shap import shap_values
 
 __all__ = [
     "CAM_METHODS",
+    "ModalityImportanceDisplay",
     "cross_attention_maps",
     "grad_cam",
     "modality_importance",

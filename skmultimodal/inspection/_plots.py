@@ -2,7 +2,12 @@
 
 import numpy as np
 
-__all__ = ["plot_modality_importance", "plot_shap_bar", "plot_shap_summary"]
+__all__ = [
+    "ModalityImportanceDisplay",
+    "plot_modality_importance",
+    "plot_shap_bar",
+    "plot_shap_summary",
+]
 
 
 def _one_output(explanation, target):
@@ -111,12 +116,139 @@ def plot_shap_bar(explanation, *, target=None, max_display=10, path=None):
     return _finish(fig, title, path)
 
 
+class ModalityImportanceDisplay:
+    """Box plot of modality importances, one box per modality.
+
+    Follows scikit-learn's display pattern: build it with
+    :meth:`from_estimator` (which runs :func:`modality_importance`) or
+    :meth:`from_result` (its output), then draw it with :meth:`plot`.
+    Modalities are sorted by mean importance (largest on top); the repeats
+    give the spread, the diamond marks the mean, and the dashed line is no
+    importance (the baseline score).
+
+    Parameters
+    ----------
+    importances : ndarray of shape (n_modalities, n_repeats)
+        Drop of the score at each repeat.
+    modalities : list of str
+        Name of each row of ``importances``.
+    importances_mean : ndarray of shape (n_modalities,), default=None
+        None takes the mean over the repeats.
+    strategy : str, default=""
+        How the modality was removed ("permute" or "mask"), for the axis label.
+    baseline_score : float, default=None
+        Score with every modality, for the title.
+
+    Attributes
+    ----------
+    importances, modalities, importances_mean, strategy, baseline_score
+        The parameters.
+    ax_ : matplotlib Axes
+        The axes drawn on (after :meth:`plot`).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    modality_importance : The importances drawn.
+    plot_modality_importance : ``from_result(result).plot(ax=ax).ax_``.
+    """
+
+    def __init__(self, importances, modalities, *, importances_mean=None, strategy="",
+                 baseline_score=None):
+        self.importances = np.asarray(importances)
+        self.modalities = list(modalities)
+        self.importances_mean = (self.importances.mean(axis=1) if importances_mean is None
+                                 else np.asarray(importances_mean))
+        self.strategy = strategy
+        self.baseline_score = baseline_score
+
+    @classmethod
+    def from_result(cls, result):
+        """The display of an output of :func:`modality_importance`.
+
+        Parameters
+        ----------
+        result : Bunch
+            The output of :func:`modality_importance`.
+
+        Returns
+        -------
+        display : ModalityImportanceDisplay
+            Not yet drawn (call :meth:`plot`).
+        """
+        for key in ("importances", "importances_mean", "modalities"):
+            if key not in result:
+                raise ValueError(
+                    f"result has no {key!r}; pass the output of modality_importance."
+                )
+        return cls(result["importances"], result["modalities"],
+                   importances_mean=result["importances_mean"],
+                   strategy=result.get("strategy", ""),
+                   baseline_score=result.get("baseline_score"))
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, modalities=None, strategy="permute",
+                       scoring=None, n_repeats=5, random_state=None):
+        """Compute the modality importances of a fitted estimator on ``(X, y)``.
+
+        Parameters
+        ----------
+        estimator, X, y, modalities, strategy, scoring, n_repeats, random_state
+            As in :func:`modality_importance`.
+
+        Returns
+        -------
+        display : ModalityImportanceDisplay
+            Not yet drawn (call :meth:`plot`).
+        """
+        from ._modality_importance import modality_importance
+
+        return cls.from_result(modality_importance(
+            estimator, X, y, modalities=modalities, strategy=strategy, scoring=scoring,
+            n_repeats=n_repeats, random_state=random_state))
+
+    def plot(self, ax=None):
+        """Draw one box per modality.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new pyplot figure.
+
+        Returns
+        -------
+        self
+            With ``ax_`` and ``figure_``.
+        """
+        import matplotlib.pyplot as plt
+
+        names = self.modalities
+        order = np.argsort(self.importances_mean)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.6 * len(names) + 1.5))
+        positions = np.arange(1, len(names) + 1)
+        boxes = [self.importances[i] for i in order]
+        try:
+            ax.boxplot(boxes, positions=positions, orientation="horizontal", widths=0.5)
+        except TypeError:  # matplotlib < 3.10
+            ax.boxplot(boxes, positions=positions, vert=False, widths=0.5)
+        ax.plot(self.importances_mean[order], positions, "D", color="C3", label="mean")
+        ax.set_yticks(positions, [names[i] for i in order])
+        ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
+        repeats = self.importances.shape[1]
+        ax.set_xlabel(f"drop of the score ({self.strategy}, {repeats} repeats)")
+        if self.baseline_score is not None:
+            ax.set_title(f"Modality importance (baseline score {self.baseline_score:.3f})")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
 def plot_modality_importance(result, *, ax=None):
     """Box plot of the modality importances, one box per modality.
 
     Modalities are sorted by mean importance (largest on top); the repeats
     give the spread, the diamond marks the mean, and the dashed line is no
-    importance (the baseline score).
+    importance (the baseline score). Draws a :class:`ModalityImportanceDisplay`.
 
     Parameters
     ----------
@@ -129,32 +261,4 @@ def plot_modality_importance(result, *, ax=None):
     -------
     ax : matplotlib Axes
     """
-    import matplotlib.pyplot as plt
-
-    for key in ("importances", "importances_mean", "modalities"):
-        if key not in result:
-            raise ValueError(
-                f"result has no {key!r}; pass the output of modality_importance."
-            )
-    importances = np.asarray(result["importances"])
-    names = list(result["modalities"])
-    order = np.argsort(result["importances_mean"])
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.6 * len(names) + 1.5))
-    positions = np.arange(1, len(names) + 1)
-    boxes = [importances[i] for i in order]
-    try:
-        ax.boxplot(boxes, positions=positions, orientation="horizontal", widths=0.5)
-    except TypeError:  # matplotlib < 3.10
-        ax.boxplot(boxes, positions=positions, vert=False, widths=0.5)
-    ax.plot(np.asarray(result["importances_mean"])[order], positions, "D",
-            color="C3", label="mean")
-    ax.set_yticks(positions, [names[i] for i in order])
-    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
-    strategy = result.get("strategy", "")
-    repeats = importances.shape[1]
-    ax.set_xlabel(f"drop of the score ({strategy}, {repeats} repeats)")
-    baseline = result.get("baseline_score")
-    if baseline is not None:
-        ax.set_title(f"Modality importance (baseline score {baseline:.3f})")
-    return ax
+    return ModalityImportanceDisplay.from_result(result).plot(ax=ax).ax_
