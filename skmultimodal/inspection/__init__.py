@@ -15,8 +15,9 @@
   :func:`sklearn.inspection.permutation_importance`.
 - Plots: :func:`plot_image_explanations`, :func:`plot_heatmap_overlay`,
   :func:`plot_shap_summary`, :func:`plot_shap_bar`,
-  :func:`plot_modality_importance` (the figure of
-  :class:`ModalityImportanceDisplay`).
+  :func:`plot_modality_importance`: the figures of the displays
+  :class:`ShapSummaryDisplay`, :class:`ShapBarDisplay` and
+  :class:`ModalityImportanceDisplay` (``from_estimator``, ``plot(ax=None)``).
 """
 
 from ._attention_maps import cross_attention_maps
@@ -25,6 +26,8 @@ from ._modality_importance import modality_importance
 from ._overlay import plot_heatmap_overlay, plot_image_explanations
 from ._plots import (
     ModalityImportanceDisplay,
+    ShapBarDisplay,
+    ShapSummaryDisplay,
     plot_modality_importance,
     plot_shap_bar,
     plot_shap_summary,
@@ -34,6 +37,8 @@ from ._shap import shap_values
 __all__ = [
     "CAM_METHODS",
     "ModalityImportanceDisplay",
+    "ShapBarDisplay",
+    "ShapSummaryDisplay",
     "cross_attention_maps",
     "grad_cam",
     "modality_importance",

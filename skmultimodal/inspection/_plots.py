@@ -4,6 +4,8 @@ import numpy as np
 
 __all__ = [
     "ModalityImportanceDisplay",
+    "ShapBarDisplay",
+    "ShapSummaryDisplay",
     "plot_modality_importance",
     "plot_shap_bar",
     "plot_shap_summary",
@@ -44,28 +46,166 @@ def _one_output(explanation, target):
     return explanation[:, :, index], f"class {names[index]}"
 
 
-def _shap_figure(explanation, target, max_display):
-    """The one-output explanation, its title and a pyplot figure sized for it."""
-    import matplotlib.pyplot as plt
+class _ShapDisplay:
+    """One output of a SHAP explanation, drawn by a ``shap.plots`` function."""
 
-    one, title = _one_output(explanation, target)
-    n_shown = min(max_display, one.shape[1])
-    return one, title, plt.figure(figsize=(8, 0.4 * n_shown + 1.5))
+    def __init__(self, explanation, *, title=None):
+        self.explanation = explanation
+        self.title = title
+
+    @classmethod
+    def from_explanation(cls, explanation, *, target=None):
+        """The display of one output of a SHAP explanation.
+
+        Parameters
+        ----------
+        explanation : shap.Explanation
+            E.g. from :func:`shap_values`.
+        target : object, default=None
+            Class label (one of ``explanation.output_names``) to show for an
+            explanation with one output per class; None takes the second
+            (positive) class of a two-class explanation and is an error for
+            more classes.
+
+        Returns
+        -------
+        display
+            Not yet drawn (call :meth:`plot`).
+        """
+        one, title = _one_output(explanation, target)
+        return cls(one, title=title)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, target=None, **kwargs):
+        """Compute the SHAP values of a fitted classifier on ``X``.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : DataFrame
+        target : object, default=None
+            Class label to show (see :meth:`from_explanation`).
+        **kwargs
+            Passed to :func:`shap_values` (``modality``, ``background``,
+            ``n_samples``, ``random_state``, ...).
+
+        Returns
+        -------
+        display
+            Not yet drawn (call :meth:`plot`).
+        """
+        from ._shap import shap_values
+
+        return cls.from_explanation(shap_values(estimator, X, **kwargs), target=target)
+
+    def plot(self, ax=None, *, max_display=10):
+        """Draw the explanation.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; None makes a new pyplot figure sized for the
+            features shown.
+        max_display : int, default=10
+            Features shown; the others are summed into one line.
+
+        Returns
+        -------
+        self
+            With ``ax_`` and ``figure_``.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            n_shown = min(max_display, self.explanation.shape[1])
+            _, ax = plt.subplots(figsize=(8, 0.4 * n_shown + 1.5))
+        self._draw(ax, max_display)
+        if self.title is not None:
+            ax.set_title(self.title)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
 
 
-def _finish(fig, title, path):
-    if title is not None:
-        fig.axes[0].set_title(title)
+class ShapSummaryDisplay(_ShapDisplay):
+    """Beeswarm summary of the SHAP values of one output (``shap.plots.beeswarm``).
+
+    Each dot is one row's SHAP value for one feature, coloured by the
+    feature's value; features are sorted by mean absolute SHAP value. Build
+    it with :meth:`from_explanation` or :meth:`from_estimator`, then draw it
+    with :meth:`plot`.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        SHAP values of one output, of shape (n_samples, n_features).
+    title : str, default=None
+        Title of the axes (e.g. the class shown).
+
+    Attributes
+    ----------
+    explanation, title
+        The parameters.
+    ax_ : matplotlib Axes
+        The axes drawn on (after :meth:`plot`).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    plot_shap_summary : The figure of ``from_explanation(...).plot()``.
+    """
+
+    def _draw(self, ax, max_display):
+        import shap
+
+        shap.plots.beeswarm(self.explanation, max_display=max_display, ax=ax,
+                            show=False, plot_size=None)
+
+
+class ShapBarDisplay(_ShapDisplay):
+    """Bar plot of the mean absolute SHAP value of each feature (``shap.plots.bar``).
+
+    Build it with :meth:`from_explanation` or :meth:`from_estimator`, then
+    draw it with :meth:`plot`.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        SHAP values of one output, of shape (n_samples, n_features).
+    title : str, default=None
+        Title of the axes (e.g. the class shown).
+
+    Attributes
+    ----------
+    explanation, title
+        The parameters.
+    ax_ : matplotlib Axes
+        The axes drawn on (after :meth:`plot`).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    plot_shap_bar : The figure of ``from_explanation(...).plot()``.
+    """
+
+    def _draw(self, ax, max_display):
+        import shap
+
+        shap.plots.bar(self.explanation.abs.mean(0), max_display=max_display, ax=ax,
+                       show=False)
+
+
+def _save(display, path):
     if path is not None:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    return fig
+        display.figure_.savefig(path, dpi=150, bbox_inches="tight")
+    return display.figure_
 
 
 def plot_shap_summary(explanation, *, target=None, max_display=10, path=None):
     """Beeswarm summary of SHAP values (``shap.plots.beeswarm``).
 
     Each dot is one row's SHAP value for one feature, coloured by the
-    feature's value; features are sorted by mean absolute SHAP value.
+    feature's value; features are sorted by mean absolute SHAP value. The
+    figure of :class:`ShapSummaryDisplay`.
 
     Parameters
     ----------
@@ -84,15 +224,14 @@ def plot_shap_summary(explanation, *, target=None, max_display=10, path=None):
     -------
     fig : matplotlib.figure.Figure
     """
-    import shap
-
-    one, title, fig = _shap_figure(explanation, target, max_display)
-    shap.plots.beeswarm(one, max_display=max_display, show=False, plot_size=None)
-    return _finish(fig, title, path)
+    display = ShapSummaryDisplay.from_explanation(explanation, target=target)
+    return _save(display.plot(max_display=max_display), path)
 
 
 def plot_shap_bar(explanation, *, target=None, max_display=10, path=None):
     """Bar plot of the mean absolute SHAP value of each feature (``shap.plots.bar``).
+
+    The figure of :class:`ShapBarDisplay`.
 
     Parameters
     ----------
@@ -109,11 +248,8 @@ def plot_shap_bar(explanation, *, target=None, max_display=10, path=None):
     -------
     fig : matplotlib.figure.Figure
     """
-    import shap
-
-    one, title, fig = _shap_figure(explanation, target, max_display)
-    shap.plots.bar(one.abs.mean(0), max_display=max_display, show=False)
-    return _finish(fig, title, path)
+    display = ShapBarDisplay.from_explanation(explanation, target=target)
+    return _save(display.plot(max_display=max_display), path)
 
 
 class ModalityImportanceDisplay:
