@@ -223,7 +223,7 @@ class MultimodalDataset(Dataset):
         return x, target
 
     def subset(self, indices, sources=None):
-        """Rows at ``indices``; ``sources`` may replace some sources first."""
+        """Return the rows at ``indices``; ``sources`` may replace some sources first."""
         srcs = dict(self.sources, **(sources or {}))
         rows = torch.as_tensor(indices)
         y = None if self.y is None else self.y[rows].numpy()

@@ -32,7 +32,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
     attention : {None, "eca", "cbam"}, default=None
     weights : None, str or path, default=None
-        torchvision weights name ("IMAGENET1K_V1", "DEFAULT") or a local
+        A torchvision weights name ("IMAGENET1K_V1", "DEFAULT") or a local
         state-dict path. With None the backbone is randomly initialised.
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3

@@ -114,6 +114,10 @@ def _maps_of(result):
 def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles=None):
     """Grid of heat-map overlays from :func:`grad_cam` or :func:`cross_attention_maps`.
 
+    A flat map (``result.flat``; without it, a map whose range is at most
+    1e-3 of its largest value) is not drawn: its panel shows the image alone
+    and says "flat map: no localisation".
+
     Parameters
     ----------
     result : Bunch
@@ -128,10 +132,6 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
     titles : list of str, default=None
         One title per shown panel; by default the row label, and the
         explained class for Grad-CAM.
-
-    A flat map (``result.flat``; without it, a map whose range is at most
-    1e-3 of its largest value) is not drawn: its panel shows the image alone
-    and says "flat map: no localisation".
 
     Returns
     -------

@@ -332,7 +332,7 @@ def _type_name(cls):
 
 
 def trusted_types():
-    """Names of the library's own types that :func:`load` trusts.
+    """Return the names of the library's own types that :func:`load` trusts.
 
     These are the classes of skmultimodal that a saved model may contain:
     the public estimators, the modality specifications

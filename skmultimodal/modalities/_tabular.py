@@ -284,7 +284,7 @@ class TabularModality(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the preprocessed features."""
+        """Return the names of the preprocessed features."""
         check_is_fitted(self, "preprocessor_")
         return self.preprocessor_.get_feature_names_out()
 

@@ -543,8 +543,9 @@ class EvaluationReport:
         return path
 
     def plot_roc(self, models=None, *, path=None, title=None):
-        """ROC curves of the out-of-fold predictions (one-vs-rest per class
-        for multiclass), AUC in the legend.
+        """ROC curves of the out-of-fold predictions, AUC in the legend.
+
+        One-vs-rest per class for multiclass.
 
         The figure of :meth:`RocCurvesDisplay.from_report
         <skmultimodal.metrics.RocCurvesDisplay.from_report>`, whose display
@@ -566,8 +567,9 @@ class EvaluationReport:
         return _save(display.figure_, path)
 
     def plot_pr(self, models=None, *, path=None, title=None):
-        """Precision-recall curves of the out-of-fold predictions, average
-        precision in the legend.
+        """Precision-recall curves of the out-of-fold predictions.
+
+        Average precision in the legend.
 
         The figure of :meth:`PrecisionRecallCurvesDisplay.from_report
         <skmultimodal.metrics.PrecisionRecallCurvesDisplay.from_report>`.

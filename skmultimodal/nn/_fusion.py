@@ -493,7 +493,7 @@ class CrossAttentionFusionNet(_FusionNetBase):
         return out
 
     def tokens(self, name, x):
-        """Tokens ``(N, L, embed_dim)`` of one modality and its grid (h, w) or None."""
+        """Return the tokens ``(N, L, embed_dim)`` of one modality and its grid (h, w) or None."""
         enc = self.encoders[name]
         if self.kinds[name] == "image":
             fmap = enc.forward_features(x)

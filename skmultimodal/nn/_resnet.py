@@ -76,7 +76,7 @@ def _build_resnet(arch, attention):
 
 
 class ResNetBackbone(nn.Module):
-    """torchvision ResNet-18 / ResNet-50 without classifier.
+    """ResNet-18 / ResNet-50 of torchvision without classifier.
 
     The stem and the four stages keep torchvision's names (``conv1``, ``bn1``,
     ``layer1`` ... ``layer4``), so a torchvision state dict loads into it

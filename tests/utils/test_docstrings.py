@@ -53,3 +53,41 @@ def test_substitution_fills_fields_and_keeps_empty_docstrings():
 
     assert A.__doc__ == "Text filled."
     assert B.__doc__ is None
+
+
+# numpydoc checks every public callable passes: parameters documented under
+# their own names (PR02, PR08, PR10) and one-line summaries that start with a
+# capital letter and an infinitive verb (SS02, SS05, SS06). Missing parameter
+# descriptions (PR01, PR07) and return sections (RT01) are not checked yet.
+NUMPYDOC_CHECKS = {"PR02", "PR08", "PR10", "SS02", "SS05", "SS06"}
+PUBLIC_MODULES = ("", ".data", ".datasets", ".estimators", ".fusion", ".inspection", ".io",
+                  ".metrics", ".modalities", ".model_selection", ".nn")
+
+
+def _public_callables():
+    import importlib
+    import inspect
+
+    seen = []
+    for suffix in PUBLIC_MODULES:
+        module = importlib.import_module("skmultimodal" + suffix)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if name.startswith("__") or not callable(obj):
+                continue
+            qualname = f"{obj.__module__}.{obj.__qualname__}"
+            if qualname in seen:
+                continue
+            seen.append(qualname)
+            if inspect.isclass(obj):
+                seen.extend(f"{qualname}.{attr}" for attr, value in vars(obj).items()
+                            if not attr.startswith("_") and callable(value))
+    return seen
+
+
+@pytest.mark.parametrize("name", _public_callables())
+def test_public_docstrings_pass_numpydoc(name):
+    validate = pytest.importorskip("numpydoc.validate").validate
+    errors = [f"{code}: {message}" for code, message in validate(name)["errors"]
+              if code in NUMPYDOC_CHECKS]
+    assert not errors, "\n".join(errors)
