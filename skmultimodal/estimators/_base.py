@@ -20,6 +20,7 @@ from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
 from ..data._dataset import ImageCache, ImageSource, collate_batch
+from ..utils._constraints import TRAINING
 from ..utils._torch import (
     check_accelerator,
     check_precision,
@@ -112,6 +113,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _with_presence = False
+    _parameter_constraints = dict(TRAINING)
 
     # -- hooks ---------------------------------------------------------
     def _prepare_X(self, X, reset):  # pragma: no cover - abstract
@@ -166,30 +168,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         return torch.as_tensor(weight, dtype=torch.float32)
 
     def _check_common_params(self):
-        for name in ("max_epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive int.")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr={self.lr!r} must be a positive number.")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction!r} must be in (0, 1)."
-            )
+        """Parameters: their constraints, then what the constraints cannot say."""
+        self._validate_params()
         resolve_optimizer(self.optimizer)
-        recalibrate = getattr(self, "recalibrate_bn", True)
-        if not (isinstance(recalibrate, (bool, np.bool_)) or (
-                isinstance(recalibrate, (int, np.integer)) and recalibrate >= 1)):
-            raise ValueError(
-                f"recalibrate_bn={recalibrate!r} must be True, False or a positive int "
-                "(the most training batches to use)."
-            )
-        resolve_num_workers(getattr(self, "num_workers", 0), "cpu")
-        check_precision(getattr(self, "precision", None))
-        for name in ("channels_last", "cache_images"):
-            value = getattr(self, name, False)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name}={value!r} must be True or False.")
         compile_kwargs(getattr(self, "compile", False))
         check_accelerator(getattr(self, "accelerator", None), self.device,
                           getattr(self, "precision", None))
@@ -252,7 +233,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     def _build_net(self, n_classes, n_train, seed, valid_ds, y_enc, weighted=False):
         module, module_kwargs = self._module_spec(n_classes)
         optimizer = resolve_optimizer(self.optimizer)
-        batch_size = min(self.batch_size, n_train)
+        batch_size = int(min(self.batch_size, n_train))
         num_workers = resolve_num_workers(getattr(self, "num_workers", 0), self.device_)
         cuda = self.device_.startswith("cuda")
         kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}

@@ -403,8 +403,8 @@ def encode_source(backbone, source, *, output="pooled", store=None, batch_size=6
         if not first_rows:
             return 0
         device = next(backbone.parameters()).device
-        loader = DataLoader(_Rows(source, first_rows), batch_size=batch_size,
-                            num_workers=num_workers, collate_fn=list,
+        loader = DataLoader(_Rows(source, first_rows), batch_size=int(batch_size),
+                            num_workers=int(num_workers), collate_fn=list,
                             pin_memory=device.type == "cuda",
                             generator=torch.Generator())
         if verbose:

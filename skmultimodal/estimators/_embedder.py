@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..modalities import ImageModality
 from ..nn import get_backbone
+from ..utils._constraints import IMAGE, MEMORY, NON_NEGATIVE_INT, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._base import check_not_empty
@@ -65,6 +66,14 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     device_ : str
     """
 
+    _parameter_constraints = {
+        **pick(IMAGE, ["column", "backbone", "attention", "weights", "image_size",
+                       "channels", "normalize", "intensity_range"]),
+        **pick(TRAINING, ["batch_size", "device", "random_state", "verbose"]),
+        "num_workers": [NON_NEGATIVE_INT],
+        "memory": MEMORY,
+    }
+
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  image_size=224, channels=3, normalize="imagenet",
                  intensity_range="auto", batch_size=64,
@@ -97,6 +106,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
+        self._validate_params()
         self.modality_ = ImageModality(
             self.column, backbone=self.backbone, attention=self.attention,
             weights=self.weights, freeze_backbone=True, image_size=self.image_size,

@@ -3,6 +3,7 @@
 
 from ..modalities import ImageModality
 from ..nn import ImageClassifierModule
+from ..utils._constraints import IMAGE, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
 from ._base import BaseNetClassifier
 from ._image_input import image_cells
@@ -99,6 +100,8 @@ class ImageClassifier(BaseNetClassifier):
     >>> clf.predict_proba(X).shape
     (60, 2)
     """
+
+    _parameter_constraints = {**IMAGE, "dropout": [RATE], **TRAINING}
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",

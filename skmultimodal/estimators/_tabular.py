@@ -8,6 +8,7 @@ from ..data import ArraySource
 from ..modalities import TabularModality
 from ..modalities._tabular import as_frame
 from ..nn import TabularClassifierModule
+from ..utils._constraints import TABULAR, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
 from ._base import BaseNetClassifier
 
@@ -75,6 +76,12 @@ class TabularMLPClassifier(BaseNetClassifier):
     >>> clf.predict(X[:3]).shape
     (3,)
     """
+
+    _parameter_constraints = {
+        **TABULAR,
+        **pick(TRAINING, [name for name in TRAINING
+                          if name not in ("num_workers", "channels_last", "cache_images")]),
+    }
 
     def __init__(self, columns=None, *, hidden_layer_sizes=(256,), dropout=0.5,
                  batch_norm=True, activation="relu", scale=True, impute=None,

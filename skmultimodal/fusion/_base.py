@@ -223,6 +223,8 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
                 )
             if isinstance(modality, ImageModality):
                 modality.check_params()
+            else:
+                modality._validate_params()
         clashes = [n for n in names if f"{n}_present" in names]
         if clashes:
             raise ValueError(f"Modality names {clashes} clash with '<name>_present' of others.")
@@ -410,12 +412,6 @@ def check_int(value, name, minimum=1):
     if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
             or value < minimum):
         raise ValueError(f"{name}={value!r} must be an int >= {minimum}.")
-
-
-def check_rate(value, name):
-    """Raise ValueError unless ``value`` is a float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name}={value!r} must be a float in [0, 1).")
 
 
 def check_sizes(value, name):

@@ -3,14 +3,16 @@
 import numpy as np
 import torch
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_device
 from torch.utils.data import DataLoader
 
 from ..nn._fusion import POOLINGS, CrossAttentionFusionNet
+from ..utils._constraints import MEMORY, NON_NEGATIVE_INT, POSITIVE_INT, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import resolve_num_workers
-from ._base import BaseFusionClassifier, check_int, check_rate
+from ._base import BaseFusionClassifier
 
 
 @substitute_shared_params
@@ -129,6 +131,19 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
     ((4, 4), (5, 2, 4, 16))
     """
 
+    _parameter_constraints = {
+        "modalities": [list, tuple],
+        "embed_dim": [POSITIVE_INT],
+        "n_heads": [POSITIVE_INT],
+        "n_layers": [NON_NEGATIVE_INT],
+        "n_tokens": [POSITIVE_INT],
+        "dropout": [RATE],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "modality_dropout": [RATE],
+        **TRAINING,
+        "memory": MEMORY,
+    }
+
     def __init__(self, modalities, *, embed_dim=128, n_heads=4, n_layers=2, n_tokens=4,
                  dropout=0.1, pooling="mean", modality_dropout=0.1, max_epochs=20,
                  batch_size=32, lr=1e-3, optimizer="adamw", weight_decay=1e-2,
@@ -167,19 +182,9 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
         self.verbose = verbose
 
     def _check_fusion_params(self):
-        check_int(self.embed_dim, "embed_dim")
-        check_int(self.n_heads, "n_heads")
-        check_int(self.n_layers, "n_layers", minimum=0)
-        check_int(self.n_tokens, "n_tokens")
-        check_rate(self.dropout, "dropout")
-        check_rate(self.modality_dropout, "modality_dropout")
         if self.embed_dim % self.n_heads:
             raise ValueError(
                 f"embed_dim={self.embed_dim} must be divisible by n_heads={self.n_heads}."
-            )
-        if self.pooling not in POOLINGS:
-            raise ValueError(
-                f"pooling={self.pooling!r} is not supported; choose one of {list(POOLINGS)}."
             )
 
     def _module_spec(self, n_classes):
@@ -223,7 +228,7 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
         module = self.net_.module_
         was_training = module.training
         module.eval()
-        loader = DataLoader(dataset, batch_size=self.batch_size, shuffle=False,
+        loader = DataLoader(dataset, batch_size=int(self.batch_size), shuffle=False,
                             num_workers=resolve_num_workers(self.num_workers, self.device_))
         collected, grids = None, {}
         try:

@@ -1,8 +1,11 @@
 """IntermediateFusionClassifier: per-modality embeddings joined before one head."""
 
+from sklearn.utils._param_validation import StrOptions
+
 from ..nn._fusion import FUSIONS, MAX_KRONECKER_MODALITIES, IntermediateFusionNet
+from ..utils._constraints import MEMORY, POSITIVE_INT, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
-from ._base import BaseFusionClassifier, check_int, check_rate, check_sizes
+from ._base import BaseFusionClassifier, check_sizes
 
 
 @substitute_shared_params
@@ -122,6 +125,18 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     'resnet18'
     """
 
+    _parameter_constraints = {
+        "modalities": [list, tuple],
+        "embed_dim": [POSITIVE_INT],
+        "fusion": [StrOptions(set(FUSIONS))],
+        "kronecker_dim": [POSITIVE_INT],
+        "head_hidden_sizes": [tuple, list],
+        "dropout": [RATE],
+        "modality_dropout": [RATE],
+        **TRAINING,
+        "memory": MEMORY,
+    }
+
     def __init__(self, modalities, *, embed_dim=128, fusion="concat", kronecker_dim=16,
                  head_hidden_sizes=(128,), dropout=0.2, modality_dropout=0.1,
                  max_epochs=20, batch_size=32, lr=1e-3, optimizer="adamw",
@@ -160,15 +175,7 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         self.verbose = verbose
 
     def _check_fusion_params(self):
-        check_int(self.embed_dim, "embed_dim")
-        check_int(self.kronecker_dim, "kronecker_dim")
         check_sizes(self.head_hidden_sizes, "head_hidden_sizes")
-        check_rate(self.dropout, "dropout")
-        check_rate(self.modality_dropout, "modality_dropout")
-        if self.fusion not in FUSIONS:
-            raise ValueError(
-                f"fusion={self.fusion!r} is not supported; choose one of {list(FUSIONS)}."
-            )
         if self.fusion == "kronecker" and len(self.modalities) > MAX_KRONECKER_MODALITIES:
             raise ValueError(
                 f"fusion='kronecker' takes at most {MAX_KRONECKER_MODALITIES} modalities, "

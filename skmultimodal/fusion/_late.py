@@ -1,6 +1,7 @@
 """LateFusionClassifier: one classifier per modality, their predictions combined."""
 
 import numbers
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -132,6 +134,16 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
 
     _supports_missing_modalities = True
 
+    _parameter_constraints = {
+        "estimators": [list, tuple],
+        "voting": [StrOptions(set(VOTINGS))],
+        "weights": ["array-like", None],
+        "final_estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "cv": ["cv_object"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, estimators, *, voting="soft", weights=None, final_estimator=None,
                  cv=5, n_jobs=None, random_state=None):
         self.estimators = estimators
@@ -176,7 +188,9 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         return self
 
     # -- validation ---------------------------------------------------------
-    def _validate_params_(self):
+    def _check_estimators(self):
+        """Parameters: their constraints, then the estimators and weights."""
+        self._validate_params()
         names = check_named_list(self.estimators, "estimators",
                                  self.get_params(deep=False), n_fields=3)
         for name, est, _ in self.estimators:
@@ -189,8 +203,6 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
                 raise TypeError(
                     f"Estimator {name!r} ({type(est).__name__}) needs fit and predict_proba."
                 )
-        if self.voting not in VOTINGS:
-            raise ValueError(f"voting={self.voting!r} must be one of {list(VOTINGS)}.")
         weights = None
         if self.weights is not None:
             weights = np.asarray(self.weights, dtype=float)
@@ -273,7 +285,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
-        names, weights = self._validate_params_()
+        names, weights = self._check_estimators()
         X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight,
                                                     uniform_is_none=False)
         if sample_weight is not None:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.utils.data import DataLoader
 
 from ..estimators import ImageClassifier
+from ..utils._constraints import ATTENTIONS, BACKBONES, IMAGE, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
 
 
@@ -127,6 +128,16 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
     ['a_0', 'b_127']
     """
 
+    _parameter_constraints = {
+        "image_columns": "no_validation",  # None, a column, a list or a dict of them
+        "attention": [ATTENTIONS, None, dict],
+        "backbone": [BACKBONES, dict],
+        **pick(IMAGE, ["weights", "image_size", "channels", "normalize", "intensity_range",
+                       "augment"]),
+        "encoder_params": [dict, None],
+        **pick(TRAINING, ["batch_size", "device", "random_state"]),
+    }
+
     def __init__(self, image_columns, *, attention=None, backbone="resnet18", weights=None,
                  image_size=224, channels=3, normalize="imagenet",
                  intensity_range="auto", augment=False,
@@ -200,6 +211,7 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
+        self._validate_params()
         if y is None:
             raise ValueError(
                 "DeepFeatureExtractor requires y to be passed, but the target y is None."
@@ -245,7 +257,7 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
             out = []
             try:
                 with torch.inference_mode():
-                    for batch, _ in DataLoader(dataset, batch_size=self.batch_size):
+                    for batch, _ in DataLoader(dataset, batch_size=int(self.batch_size)):
                         image = batch["image"].to(enc.device_)
                         out.append(backbone(image).float().cpu().numpy())
             finally:

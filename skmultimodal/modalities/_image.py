@@ -10,10 +10,8 @@ from sklearn.base import BaseEstimator
 from ..data import ImageSource, ImageTransform
 from ..data._io import IMAGE_SUFFIXES, describe_row, is_missing, is_path
 from ..data._transforms import check_image_size, resolve_augmentation
+from ..utils._constraints import IMAGE
 from ..utils._docstrings import substitute_shared_params
-
-BACKBONE_NAMES = ("simple_cnn", "resnet18", "resnet50")
-ATTENTION_NAMES = (None, "eca", "cbam")
 
 
 def check_column_present(X, columns, what="X"):
@@ -137,6 +135,8 @@ class ImageModality(BaseEstimator):
         ``{"channels": (16, 32)}`` for a smaller SimpleCNN.
     """
 
+    _parameter_constraints = dict(IMAGE)
+
     def __init__(self, column=None, *, backbone="resnet18", attention=None,
                  weights=None, freeze_backbone=False, image_size=224, channels=3,
                  normalize="imagenet", intensity_range="auto", augment=False,
@@ -154,26 +154,14 @@ class ImageModality(BaseEstimator):
         self.backbone_params = backbone_params
 
     def check_params(self):
-        """Validate the parameters, raising ValueError on the first bad one."""
-        if self.backbone not in BACKBONE_NAMES:
-            raise ValueError(
-                f"backbone={self.backbone!r} is not supported; choose one of "
-                f"{list(BACKBONE_NAMES)}."
-            )
-        if self.attention not in ATTENTION_NAMES:
-            raise ValueError(
-                f"attention={self.attention!r} is not supported; choose one of "
-                f"{list(ATTENTION_NAMES)}."
-            )
-        if self.channels not in (1, 3):
-            raise ValueError(f"channels={self.channels!r} must be 1 or 3.")
-        check_image_size(self.image_size)
-        resolve_augmentation(self.augment)
-        if self.backbone_params is not None and not isinstance(self.backbone_params, dict):
-            raise ValueError(
-                f"backbone_params={self.backbone_params!r} must be None or a dict."
-            )
-        self.make_transform(train=False)
+        """Validate the parameters, raising ValueError on the first bad one.
+
+        Returns
+        -------
+        self : ImageModality
+        """
+        self._validate_params()
+        self.make_transform(train=False)  # image_size, normalize and intensity_range
         return self
 
     def make_transform(self, train):

@@ -11,9 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._constraints import TABULAR
 from ._image import check_column_present, image_columns
 
-_IMPUTE = (None, "mean", "median", "most_frequent")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -75,6 +75,8 @@ class TabularModality(TransformerMixin, BaseEstimator):
     n_features_out_ : int
         Width of the preprocessed block.
     """
+
+    _parameter_constraints = dict(TABULAR)
 
     def __init__(self, columns=None, *, scale=True, impute=None, categorical="auto",
                  hidden_layer_sizes=(64,), dropout=0.1, batch_norm=True,
@@ -224,8 +226,7 @@ class TabularModality(TransformerMixin, BaseEstimator):
         skip_rows : array of bool, default=None
             Rows left out of fitting (e.g. rows where this modality is missing).
         """
-        if self.impute not in _IMPUTE:
-            raise ValueError(f"impute={self.impute!r} must be one of {list(_IMPUTE)}.")
+        self._validate_params()
         columns = self._columns(X, warn=True)
         if not columns:
             raise ValueError(

@@ -16,6 +16,8 @@ hold that modality (absent means all rows do), as yielded by
 :class:`skmultimodal.data.MultimodalDataset` with ``with_presence=True``.
 """
 
+from numbers import Integral
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -443,7 +445,7 @@ class CrossAttentionFusionNet(_FusionNetBase):
         check_positive_int(n_heads, "n_heads")
         check_positive_int(n_tokens, "n_tokens")
         check_positive_int(pos_grid, "pos_grid")
-        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+        if isinstance(n_layers, bool) or not isinstance(n_layers, Integral) or n_layers < 0:
             raise ValueError(f"n_layers must be a non-negative int, got {n_layers!r}")
         if embed_dim % n_heads:
             raise ValueError(f"embed_dim={embed_dim} must be divisible by n_heads={n_heads}.")

@@ -289,12 +289,14 @@ def test_single_class_and_unseen_labels(image_data):
 
 def test_bad_parameters_are_named(image_data):
     images, y = image_data
-    for params, match in ((dict(backbone="vgg"), "backbone='vgg'"),
-                          (dict(attention="se"), "attention='se'"),
-                          (dict(channels=2), "channels=2"),
-                          (dict(optimizer="lbfgs"), "optimizer='lbfgs'"),
-                          (dict(max_epochs=0), "max_epochs=0"),
-                          (dict(augment="strong"), "augment='strong'")):
+    for params, value in ((dict(backbone="vgg"), "'vgg'"),
+                          (dict(attention="se"), "'se'"),
+                          (dict(channels=2), "2"),
+                          (dict(optimizer="lbfgs"), "'lbfgs'"),
+                          (dict(max_epochs=0), "0"),
+                          (dict(augment="strong"), "'strong'")):
+        (name,) = params
+        match = rf"The '{name}' parameter of ImageClassifier must be .* Got {value} instead"
         with pytest.raises(ValueError, match=match):
             ImageClassifier(**dict(FAST, **params)).fit(images, y)
 
