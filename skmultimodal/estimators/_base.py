@@ -21,6 +21,7 @@ from skorch.helper import predefined_split
 from ..data import MultimodalDataset
 from ..data._dataset import ImageCache, ImageSource, collate_batch
 from ..utils._constraints import TRAINING
+from ..utils._messages import shown
 from ..utils._torch import (
     check_accelerator,
     check_precision,
@@ -76,7 +77,6 @@ def check_finite_proba(proba, module, X):
         return
     labels = list(X.index) if hasattr(X, "index") else list(range(len(proba)))
     rows = [labels[i] for i in np.flatnonzero(bad)]
-    shown = f"{rows[:10]}" + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
     weights_ok = all(bool(torch.isfinite(p).all()) for p in module.parameters())
     cause = ("the inputs of these rows drive the network out of float32's range"
              if weights_ok else
@@ -84,7 +84,7 @@ def check_finite_proba(proba, module, X):
              "pretrained weights hold NaN or infinity)")
     raise FloatingPointError(
         f"The network gave probabilities that are not finite for {len(rows)} row(s): "
-        f"{shown}. Likely cause: {cause}."
+        f"{shown(rows)}. Likely cause: {cause}."
     )
 
 

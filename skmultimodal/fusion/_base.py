@@ -20,12 +20,11 @@ from ..estimators._cache import check_memory, encode_source
 from ..modalities import ImageModality, TabularModality
 from ..modalities._image import check_column_present
 from ..modalities._tabular import as_frame
+from ..utils._messages import shown
 
 
 def _rows_text(labels, mask, limit=10):
-    rows = [labels[i] for i in np.flatnonzero(mask)]
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"{rows[:limit]}{more}"
+    return shown([labels[i] for i in np.flatnonzero(mask)], limit)
 
 
 def check_named_list(items, what, constructor_params, n_fields=2):

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..fusion import CrossAttentionFusionClassifier
+from ..utils._messages import shown
 from ._flat import FLAT_RTOL, MIN_GRID, is_flat
 from ._image_inputs import image_branch, resize_map
 
@@ -175,9 +176,8 @@ def _warn_flat(flat, grid, branch):
         )
     else:
         which = [branch.rows[i] for i in np.flatnonzero(flat)]
-        shown = f"{which[:10]}" + (f" and {len(which) - 10} more" if len(which) > 10 else "")
         cause = (
-            f"the attention is uniform over the {h}x{w} image tokens in row(s) {shown}: "
+            f"the attention is uniform over the {h}x{w} image tokens in row(s) {shown(which)}: "
             "the queries do not tell the tokens apart (e.g. an untrained or "
             "image-blind model)."
         )

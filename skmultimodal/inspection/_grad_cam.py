@@ -20,6 +20,7 @@ from sklearn.utils import Bunch
 from skorch.utils import to_device
 from torch import nn
 
+from ..utils._messages import shown
 from ._flat import FLAT_RTOL, MIN_GRID, is_flat
 from ._image_inputs import check_targets, image_branch, resize_map, target_columns
 
@@ -335,7 +336,6 @@ def _choose_layer(branch, target_layer, wrapper, image):
 def _warn_flat(flat, grids, layer, rows):
     n_flat, n = int(flat.sum()), len(flat)
     which = [rows[i] for i in np.flatnonzero(flat)]
-    shown = f"{which[:10]}" + (f" and {len(which) - 10} more" if len(which) > 10 else "")
     coarse = sorted({grids[i] for i in np.flatnonzero(flat) if min(grids[i]) < MIN_GRID})
     if coarse:
         cause = (
@@ -355,7 +355,7 @@ def _warn_flat(flat, grids, layer, rows):
         )
     warnings.warn(
         f"{n_flat} of {n} Grad-CAM maps are flat (constant, within {FLAT_RTOL:g}; row(s) "
-        f"{shown}) and show no localisation: {cause} They are flagged in result.flat "
+        f"{shown(which)}) and show no localisation: {cause} They are flagged in result.flat "
         "and drawn without a heat map by plot_image_explanations.",
         UserWarning, stacklevel=3,
     )

@@ -24,17 +24,13 @@ from ..estimators._base import BaseNetClassifier
 from ..fusion import DeepFeatureExtractor, LateFusionClassifier
 from ..fusion._base import BaseFusionClassifier
 from ..modalities import ImageModality
+from ..utils._messages import shown
 
 SUPPORTED = (
     "ImageClassifier, IntermediateFusionClassifier, CrossAttentionFusionClassifier, "
     "LateFusionClassifier, DeepFeatureExtractor, or a Pipeline ending in one of them "
     "or holding a DeepFeatureExtractor (make_stacking_ensemble)"
 )
-
-
-def _shown(rows, limit=10):
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"{list(rows[:limit])}{more}"
 
 
 class ImageBranch:
@@ -196,7 +192,7 @@ def _network_branch(estimator, X, modality):
     if absent:
         raise ValueError(
             f"The image of modality {label!r} is missing in {len(absent)} row(s): "
-            f"{_shown(absent)}. Explanations need the image; drop those rows."
+            f"{shown(absent)}. Explanations need the image; drop those rows."
         )
     classes = np.asarray(estimator.classes_)
     return ImageBranch(estimator, X, label, key, dataset, rows, classes,

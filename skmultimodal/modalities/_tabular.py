@@ -12,6 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._constraints import TABULAR
+from ..utils._messages import shown
 from ._image import check_column_present, image_columns
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -30,9 +31,7 @@ def as_frame(X, what="X"):
 
 
 def _rows(index, mask, limit=5):
-    rows = list(index[np.asarray(mask)])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"{rows[:limit]}{more}"
+    return shown(index[np.asarray(mask)], limit)
 
 
 class TabularModality(TransformerMixin, BaseEstimator):
