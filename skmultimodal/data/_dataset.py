@@ -80,6 +80,7 @@ class ImageSource:
         return len(self.cells)
 
     def present(self, i):
+        """Return whether row ``i`` has an image."""
         return not is_missing(self.cells[i]) if self.allow_missing else True
 
     def __getitem__(self, i):
@@ -156,12 +157,14 @@ class ArraySource:
         return len(self.array)
 
     def present(self, i):
+        """Return whether row ``i`` has values."""
         return True if self._present is None else bool(self._present[i])
 
     def __getitem__(self, i):
         return self.array[i]
 
     def subset(self, indices):
+        """Return the rows at ``indices``."""
         indices = np.asarray(indices)
         present = None if self._present is None else self._present[indices]
         return ArraySource(self.array[torch.as_tensor(indices)].numpy(), present)

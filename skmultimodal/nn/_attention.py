@@ -149,6 +149,7 @@ class ECA(nn.Module):
         return x * torch.sigmoid(y)[:, :, None, None]
 
     def extra_repr(self):
+        """Return the settings shown in the module's repr."""
         return f"channels={self.channels}, kernel_size={self.kernel_size}"
 
 
@@ -253,4 +254,5 @@ class CBAM(nn.Module):
         return self.spatial_gate(self.channel_gate(x))
 
     def extra_repr(self):
+        """Return the settings shown in the module's repr."""
         return f"channels={self.channels}, hidden={self.hidden}"

@@ -135,6 +135,7 @@ class ModalityEncoder(nn.Module):
         return self
 
     def train(self, mode=True):
+        """Set the training mode; a frozen encoder stays in evaluation mode."""
         super().train(mode)
         if self.frozen:
             self.net.eval()
@@ -321,6 +322,7 @@ class IntermediateFusionNet(_FusionNetBase):
         return self.fusion_dropout(fused)
 
     def forward(self, **inputs):
+        """Return the class logits of a batch, given as one tensor per modality."""
         return self.classifier(self.head(self.fuse(self.embed(**inputs))))
 
 
@@ -552,6 +554,7 @@ class CrossAttentionFusionNet(_FusionNetBase):
         return logits, weights, grids
 
     def forward(self, **inputs):
+        """Return the class logits of a batch, given as one tensor per modality."""
         return self._forward(inputs, need_weights=False)[0]
 
     def forward_attention(self, **inputs):

@@ -34,12 +34,14 @@ class ImageClassifierModule(nn.Module):
                                   nn.Linear(self.encoder.num_features, n_classes))
 
     def train(self, mode=True):
+        """Set the training mode; a frozen backbone stays in evaluation mode."""
         super().train(mode)
         if self.freeze_backbone:
             self.encoder.eval()
         return self
 
     def forward(self, image):
+        """Return the class logits ``(N, n_classes)`` of a batch of images."""
         return self.head(self.encoder(image))
 
 
@@ -54,4 +56,5 @@ class TabularClassifierModule(nn.Module):
         self.head = nn.Linear(self.encoder.num_features, n_classes)
 
     def forward(self, tabular):
+        """Return the class logits ``(N, n_classes)`` of a batch of table rows."""
         return self.head(self.encoder(tabular))
