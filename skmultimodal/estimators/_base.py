@@ -37,6 +37,39 @@ from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
 from ._net import AcceleratedNetClassifier, NetClassifier
 
 
+def encode_labels(y, n_rows, who):
+    """Validate classification labels; return ``(classes, y_encoded)``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,) or None
+    n_rows : int
+        Rows of X.
+    who : str
+        The estimator's name, for the messages.
+
+    Returns
+    -------
+    classes : ndarray
+        The sorted distinct labels.
+    y_encoded : ndarray of int
+        Each label's position in ``classes``.
+    """
+    if y is None:
+        raise ValueError(f"{who} requires y to be passed, but the target y is None.")
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
+    classes, y_enc = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{who} needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {classes[0]!r}."
+        )
+    return classes, y_enc
+
+
 def check_not_empty(n_rows, what):
     """Raise a ValueError saying that X has no rows, and what needs them."""
     if n_rows == 0:
@@ -133,21 +166,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
 
     # -- helpers -------------------------------------------------------
     def _encode_targets(self, y, n_rows):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if len(y) != n_rows:
-            raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {classes[0]!r}."
-            )
-        self.classes_ = classes
+        self.classes_, y_enc = encode_labels(y, n_rows, type(self).__name__)
         return y_enc
 
     def _criterion_weight(self, y_enc):

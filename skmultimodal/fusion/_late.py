@@ -13,15 +13,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_is_fitted,
-    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
 
-from ..estimators._base import check_not_empty, drop_zero_weight_rows
+from ..estimators._base import check_not_empty, drop_zero_weight_rows, encode_labels
 from ..modalities._image import check_column_present
 from ..modalities._tabular import as_frame
 from ._base import _rows_text, check_named_list
@@ -294,20 +292,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
             if self.voting == "stacking":
                 _weight_param(self.final_estimator or LogisticRegression(), "final_estimator")
         X = self._check_X(X, reset=True)
-        if y is None:
-            raise ValueError(
-                "LateFusionClassifier requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                "LateFusionClassifier needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {classes[0]!r}."
-            )
+        classes, y_enc = encode_labels(y, len(X), "LateFusionClassifier")
         self.classes_ = classes
         self.class_prior_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
         blocks, missing = self._blocks(X)
