@@ -27,12 +27,16 @@ def _rows_text(labels, mask, limit=10):
     return shown([labels[i] for i in np.flatnonzero(mask)], limit)
 
 
-def check_named_list(items, what, constructor_params, n_fields=2):
-    """Validate a ColumnTransformer-style list of named tuples; return the names.
+def check_named_list(items, what, n_fields=2):
+    """Validate the shape of a ColumnTransformer-style list of named tuples.
 
-    Raises TypeError for a wrong container or tuple shape and ValueError for
-    duplicate names, names holding ``"__"`` or names clashing with the
-    constructor parameters.
+    Raises TypeError for a wrong container or tuple shape; the names
+    themselves (unique, no ``"__"``, no clash with a parameter) are checked
+    by scikit-learn's ``_BaseComposition._validate_names``.
+
+    Returns
+    -------
+    names : list of str
     """
     shape = "(name, modality)" if n_fields == 2 else "(name, estimator, columns)"
     if isinstance(items, dict):
@@ -50,19 +54,6 @@ def check_named_list(items, what, constructor_params, n_fields=2):
         if not isinstance(name, str) or not name:
             raise TypeError(f"Names in {what} must be non-empty strings, got {name!r}.")
         names.append(name)
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"The name {name!r} is used more than once in {what}: {names}.")
-        seen.add(name)
-    for name in names:
-        if "__" in name:
-            raise ValueError(f"Names in {what} must not contain '__': got {name!r}.")
-        if name in constructor_params:
-            raise ValueError(
-                f"The name {name!r} in {what} clashes with a parameter of the estimator; "
-                "choose another name."
-            )
     return names
 
 
@@ -212,8 +203,8 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
         """Validate the fusion-specific parameters (subclasses)."""
 
     def _validate_modalities(self):
-        names = check_named_list(self.modalities, "modalities",
-                                 self.get_params(deep=False))
+        names = check_named_list(self.modalities, "modalities")
+        self._validate_names(names)
         for name, modality in self.modalities:
             if not isinstance(modality, (ImageModality, TabularModality)):
                 raise TypeError(

@@ -189,8 +189,8 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
     def _check_estimators(self):
         """Parameters: their constraints, then the estimators and weights."""
         self._validate_params()
-        names = check_named_list(self.estimators, "estimators",
-                                 self.get_params(deep=False), n_fields=3)
+        names = check_named_list(self.estimators, "estimators", n_fields=3)
+        self._validate_names(names)
         for name, est, _ in self.estimators:
             if isinstance(est, type):
                 raise TypeError(

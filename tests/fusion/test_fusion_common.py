@@ -217,9 +217,11 @@ def test_non_frame_input(data, kind):
 def test_modality_list_validation(data, Fusion):
     X, y = data
     cases = [
-        ([("a", tab_modality()), ("a", image_modality())], ValueError, "'a'.*more than once"),
+        ([("a", tab_modality()), ("a", image_modality())], ValueError,
+         r"not unique: \['a', 'a'\]"),
         ([("a__b", tab_modality())], ValueError, "__"),
-        ([("max_epochs", tab_modality())], ValueError, "clashes with a parameter"),
+        ([("max_epochs", tab_modality())], ValueError,
+         r"conflict with constructor arguments: \['max_epochs'\]"),
         ([("tab", LogisticRegression())], TypeError, "ImageModality or a TabularModality"),
         ({"tab": tab_modality()}, TypeError, "list"),
         ([], TypeError, "non-empty"),

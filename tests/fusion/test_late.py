@@ -120,9 +120,9 @@ def test_validation_errors(data):
     X, y = data
     lr = LogisticRegression()
     cases = [
-        (dict(estimators=[("a", lr, TAB), ("a", lr, TAB)]), ValueError, "'a'.*more than once"),
+        (dict(estimators=[("a", lr, TAB), ("a", lr, TAB)]), ValueError, "not unique"),
         (dict(estimators=[("a__b", lr, TAB)]), ValueError, "__"),
-        (dict(estimators=[("cv", lr, TAB)]), ValueError, "clashes"),
+        (dict(estimators=[("cv", lr, TAB)]), ValueError, "conflict with constructor"),
         (dict(estimators=[("a", lr)]), TypeError, "columns"),
         (dict(estimators=[("a", LogisticRegression, TAB)]), TypeError, "instance"),
         (dict(estimators=[("a", lr, TAB)], voting="hard"), ValueError, "voting"),
