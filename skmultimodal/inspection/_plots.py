@@ -116,10 +116,13 @@ class _ShapDisplay:
         """
         import matplotlib.pyplot as plt
 
-        if ax is None:
+        if ax is None:  # shap draws on the current axes and may resize the figure
             n_shown = min(max_display, self.explanation.shape[1])
-            _, ax = plt.subplots(figsize=(8, 0.4 * n_shown + 1.5))
-        self._draw(ax, max_display)
+            fig = plt.figure(figsize=(8, 0.4 * n_shown + 1.5))
+            self._draw(None, max_display)
+            ax = fig.axes[0]
+        else:
+            self._draw(ax, max_display)
         if self.title is not None:
             ax.set_title(self.title)
         self.ax_, self.figure_ = ax, ax.figure
