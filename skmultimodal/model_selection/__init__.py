@@ -3,7 +3,9 @@
 - :func:`evaluate`: several models cross-validated on the same
   (patient-grouped when ``groups`` are given) folds, one tidy table of fold
   means, standard deviations and bootstrap confidence intervals, with the
-  out-of-fold predictions for ROC / PR / confusion figures.
+  out-of-fold predictions for ROC / PR / confusion figures, in an
+  :class:`EvaluationReport` (reports of models evaluated on the same folds
+  combine with :meth:`EvaluationReport.concat`).
 - :func:`modality_ablation`: a fusion model refitted on every subset of its
   modalities (the unimodal baselines and ablations) in the same table.
 - :func:`make_cv`, :func:`check_group_leakage`: grouped splits as the easy
