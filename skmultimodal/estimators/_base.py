@@ -294,6 +294,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             train_split=None if valid_ds is None else predefined_split(valid_ds),
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
+            # A DataLoader draws its base seed from its generator, else from
+            # torch's global one: prediction must not consume the global
+            # generator, which a fit in another thread may be drawing from.
+            iterator_valid__generator=torch.Generator(),
             # A last batch of one sample breaks batch normalisation in training.
             iterator_train__drop_last=n_train > batch_size and n_train % batch_size == 1,
             callbacks=self._make_callbacks(),

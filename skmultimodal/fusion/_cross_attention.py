@@ -229,7 +229,8 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
         was_training = module.training
         module.eval()
         loader = DataLoader(dataset, batch_size=int(self.batch_size), shuffle=False,
-                            num_workers=resolve_num_workers(self.num_workers, self.device_))
+                            num_workers=resolve_num_workers(self.num_workers, self.device_),
+                            generator=torch.Generator())  # leaves torch's global RNG alone
         collected, grids = None, {}
         try:
             with torch.no_grad():

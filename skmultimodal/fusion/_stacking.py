@@ -257,7 +257,8 @@ class DeepFeatureExtractor(TransformerMixin, BaseEstimator):
             out = []
             try:
                 with torch.inference_mode():
-                    for batch, _ in DataLoader(dataset, batch_size=int(self.batch_size)):
+                    for batch, _ in DataLoader(dataset, batch_size=int(self.batch_size),
+                                               generator=torch.Generator()):
                         image = batch["image"].to(enc.device_)
                         out.append(backbone(image).float().cpu().numpy())
             finally:

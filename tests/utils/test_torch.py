@@ -46,3 +46,18 @@ def test_seeded_blocks_nest_in_one_thread():
         assert torch.equal(torch.rand(2), a)
         # the nested block left the outer sequence where it was
         assert torch.equal(torch.rand(2), b)
+
+
+def test_fit_and_predict_leave_torch_global_generator_alone():
+    """Prediction draws nothing from torch's global generator (a DataLoader
+    without its own generator would), so it cannot disturb a fit running in
+    another thread, nor the user's own seeded sequence."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    est = TabularMLPClassifier(hidden_layer_sizes=(4,), max_epochs=1, random_state=0,
+                               device="cpu")
+    state = torch.random.get_rng_state().clone()
+    est.fit(X, y).predict_proba(X)
+    assert torch.equal(torch.random.get_rng_state(), state)
