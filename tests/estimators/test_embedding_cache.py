@@ -207,7 +207,7 @@ def test_unreadable_entry_is_recomputed(tmp_path, images, encoded):
 @pytest.mark.parametrize("memory", [3, ["folder"], object()])
 def test_memory_of_wrong_type(images, memory):
     stack, _ = images
-    with pytest.raises(TypeError, match="memory must be None, a folder"):
+    with pytest.raises(TypeError, match="The .memory. parameter of ImageEmbedder must be None"):
         ImageEmbedder(memory=memory, **FAST).fit(stack[:4])
 
 
