@@ -141,7 +141,8 @@ def test_no_warning_without_memory(data):
 
 def test_memory_of_wrong_type(data):
     X, y = data
-    with pytest.raises(TypeError, match="The .memory. parameter of CrossAttentionFusionClassifier must be None"):
+    with pytest.raises(TypeError, match="The .memory. parameter of "
+                                        "CrossAttentionFusionClassifier must be None"):
         _make("cross_attention", memory=42).fit(X, y)
 
 
