@@ -83,7 +83,7 @@ print(f"{source}: {len(X)} rows; clinical columns {clinical_cols}")
 # %%
 # One model per modality
 # ----------------------
-# Each entry of ``estimators`` is ``(name, estimator, columns)``, as the
+# Each entry of ``modalities`` is ``(name, estimator, columns)``, as the
 # transformers of a :class:`~sklearn.compose.ColumnTransformer`. The image
 # classifier gets the ``image`` column, the gradient-boosted trees the
 # clinical columns. Flips and rotations (``augment``) are used on real scans
@@ -100,9 +100,9 @@ cnn = ImageClassifier(
     "image", backbone="simple_cnn", image_size=IMAGE_SIZE, channels=1,
     augment=real_data, max_epochs=6, random_state=0,
 )
-estimators = [("clinical", xgb, clinical_cols), ("image", cnn, ["image"])]
-soft = LateFusionClassifier(estimators, voting="soft")
-stacking = LateFusionClassifier(estimators, voting="stacking", cv=3, random_state=0)
+modalities = [("clinical", xgb, clinical_cols), ("image", cnn, ["image"])]
+soft = LateFusionClassifier(modalities, voting="soft")
+stacking = LateFusionClassifier(modalities, voting="stacking", cv=3, random_state=0)
 
 # %%
 # Cross-validation

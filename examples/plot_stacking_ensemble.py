@@ -92,21 +92,21 @@ plt.show()
 # %%
 # The two-stage pipeline
 # ----------------------
-# ``image_columns`` maps a name to each column; ``attention`` gives ECA to
-# the ultrasound CNN and CBAM to the mammography CNN, as in the study.
-# ``encoder_params`` reaches the :class:`~skmultimodal.ImageClassifier` of
-# each column (epochs, batch size); ``cv`` is the number of folds of the
+# ``modalities`` names each image column and describes its CNN in an
+# :class:`~skmultimodal.ImageModality`: ECA for the ultrasound CNN and CBAM
+# for the mammography CNN, as in the study. The training parameters (epochs,
+# batch size) are shared by both CNNs; ``cv`` is the number of folds of the
 # stacking's out-of-fold base-learner predictions.
+from skmultimodal import ImageModality
 from skmultimodal.fusion import make_stacking_ensemble
 
+image = dict(backbone="resnet18", image_size=IMAGE_SIZE, channels=1)
 pipeline = make_stacking_ensemble(
-    {"us": "ultrasound", "mammo": "mammogram"},
-    attention={"us": "eca", "mammo": "cbam"},
-    backbone="resnet18",
-    image_size=IMAGE_SIZE,
-    channels=1,
+    [("us", ImageModality("ultrasound", attention="eca", **image)),
+     ("mammo", ImageModality("mammogram", attention="cbam", **image))],
+    max_epochs=4,
+    batch_size=16,
     cv=3,
-    encoder_params={"max_epochs": 4, "batch_size": 16},
     random_state=0,
 )
 print(pipeline)
@@ -178,8 +178,9 @@ plt.show()
 # scale in mind: this few patients and three folds give
 # wide intervals. On real paired images the same code applies with file
 # paths in the two columns, larger ``image_size``, ImageNet weights loaded
-# from a local file (``weights=...``) and more epochs, ideally on a GPU.
+# from a local file (``ImageModality(weights=...)``) and more epochs, ideally on a GPU.
 #
 # The study's other ablation, the attention modules, is one parameter away:
-# ``attention=None`` gives plain ResNet-18s, to be cross-validated on the
-# same folds (``cv=report.splits``).
+# ``pipeline.set_params(features__us__attention=None,
+# features__mammo__attention=None)`` gives plain ResNet-18s, to be
+# cross-validated on the same folds (``cv=report.splits``).

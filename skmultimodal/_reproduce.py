@@ -648,30 +648,30 @@ def _study2_public(cfg, random_state, verbose, data_home, paths, weights):
 
 
 # -- study 3 ------------------------------------------------------------------------
-def _study3_models(image_columns, attention, cfg, random_state, weights, channels):
+def _study3_models(columns, attention, cfg, random_state, weights, channels):
     """Attention CNNs, their attention ablation and the stacking ensemble."""
     from .estimators import ImageClassifier
     from .fusion import make_stacking_ensemble
+    from .modalities import ImageModality
 
-    common = dict(backbone="resnet18", weights=weights, image_size=cfg.image_size,
-                  channels=channels, max_epochs=cfg.image_epochs, augment=cfg.augment,
-                  random_state=random_state)
+    image = dict(backbone="resnet18", weights=weights, image_size=cfg.image_size,
+                 channels=channels, augment=cfg.augment)
+    common = dict(image, max_epochs=cfg.image_epochs, random_state=random_state)
     models = {}
-    for name, column in image_columns.items():
+    for name, column in columns.items():
         label = attention[name].upper()
         models[f"{label}-ResNet-18 ({name})"] = ImageClassifier(
             column, attention=attention[name], **common)
         models[f"ResNet-18 without attention ({name})"] = ImageClassifier(
             column, attention=None, **common)
+    modalities = [(name, ImageModality(column, attention=attention[name], **image))
+                  for name, column in columns.items()]
     stacking = make_stacking_ensemble(
-        dict(image_columns), attention=dict(attention), backbone="resnet18",
-        weights=weights, image_size=cfg.image_size, channels=channels,
-        cv=cfg.stacking_cv,
-        encoder_params={"max_epochs": cfg.image_epochs},
+        modalities, max_epochs=cfg.image_epochs, cv=cfg.stacking_cv,
         random_state=random_state,
     )
     # The SVM's Platt calibration has its own inner folds: as many as the stacking's.
-    stacking.set_params(features__augment=cfg.augment, stacking__svm__cv=cfg.stacking_cv)
+    stacking.set_params(stacking__svm__cv=cfg.stacking_cv)
     return stacking, models
 
 
@@ -683,21 +683,21 @@ def _study3_part(key, title, data, X, y, groups, attention, cfg, random_state, v
                  weights):
     """Attention CNNs, their attention ablation and the stacking ensemble on the
     image columns of ``X`` (the keys of ``attention``)."""
-    image_columns = {name: name for name in attention}
+    columns = {name: name for name in attention}
     codes, names = _encode(y)
-    stacking, models = _study3_models(image_columns, attention, cfg, random_state,
+    stacking, models = _study3_models(columns, attention, cfg, random_state,
                                       weights, 1)
     counts = ", ".join(f"{n} {c}" for n, c in zip(names, np.bincount(codes)))
-    _log(f"[{key}] {len(codes)} rows ({counts}), image columns {list(image_columns)}",
+    _log(f"[{key}] {len(codes)} rows ({counts}), image columns {list(columns)}",
          verbose)
     stacking_name = "Stacking ensemble on " + " + ".join(
-        f"{attention[k].upper()}-ResNet-18 features" for k in image_columns)
-    multi = len(image_columns) > 1
+        f"{attention[k].upper()}-ResNet-18 features" for k in columns)
+    multi = len(columns) > 1
     if not multi:  # one image column: the stacking has nothing to ablate
-        models[f"{stacking_name} ({next(iter(image_columns))})"] = stacking
+        models[f"{stacking_name} ({next(iter(columns))})"] = stacking
     report, protocol = _evaluate_part(
         fusion=stacking if multi else None, fusion_name=stacking_name,
-        ablation_param="features__image_columns", models=models, X=X, y=codes,
+        ablation_param="features__modalities", models=models, X=X, y=codes,
         groups=groups, cfg=cfg, scoring="study3", random_state=random_state,
         names=names, verbose=verbose,
     )
