@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..modalities import ImageModality
-from ..nn import get_backbone
+from ..nn._registry import build_backbone
 from ..utils._constraints import IMAGE, MEMORY, NON_NEGATIVE_INT, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
@@ -118,8 +118,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         check_not_empty(len(cells), "ImageEmbedder needs at least one image to fit")
         self.device_ = resolve_device(self.device)
         with torch_seed(resolve_seed(self.random_state), self.device_):
-            kwargs = self.modality_.backbone_kwargs()
-            backbone = get_backbone(kwargs.pop("name"), **kwargs)
+            backbone = build_backbone(self.modality_.encoder_spec())
         self.backbone_ = backbone.eval().requires_grad_(False)
         self.n_features_out_ = backbone.num_features
         return self

@@ -168,12 +168,8 @@ class ImageClassifier(BaseNetClassifier):
         return {"image": self.modality_.make_source(cells, labels, train=train)}
 
     def _module_spec(self, n_classes):
-        kwargs = self.modality_.backbone_kwargs()
         return ImageClassifierModule, dict(
-            n_classes=n_classes, backbone=kwargs["name"], attention=kwargs["attention"],
-            weights=kwargs["weights"], in_channels=kwargs["in_channels"],
-            freeze_backbone=self.freeze_backbone, dropout=self.dropout,
-            backbone_params=self.modality_.backbone_params,
+            n_classes=n_classes, encoder=self.modality_.encoder_spec(), dropout=self.dropout,
         )
 
     def __sklearn_tags__(self):

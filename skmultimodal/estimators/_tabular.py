@@ -140,10 +140,9 @@ class TabularMLPClassifier(BaseNetClassifier):
         return {"tabular": ArraySource(self.modality_.transform(prepared))}
 
     def _module_spec(self, n_classes):
-        return TabularClassifierModule, dict(
-            n_classes=n_classes, in_features=self.modality_.n_features_out_,
-            **self.modality_.encoder_kwargs(),
-        )
+        spec = self.modality_.encoder_spec()
+        spec.pop("kind")
+        return TabularClassifierModule, dict(n_classes=n_classes, **spec)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

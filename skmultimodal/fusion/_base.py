@@ -374,21 +374,7 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
         """Modality specifications of the fusion network (see ``nn._fusion``)."""
         specs = []
         for name, modality in self.modalities_.items():
-            if isinstance(modality, ImageModality):
-                kwargs = modality.backbone_kwargs()
-                spec = dict(
-                    name=name, kind="image", backbone=kwargs["name"],
-                    attention=kwargs["attention"], weights=kwargs["weights"],
-                    in_channels=kwargs["in_channels"],
-                    freeze_backbone=modality.freeze_backbone,
-                )
-                extra = modality.backbone_params
-                if extra:
-                    spec["backbone_kwargs"] = dict(extra)
-            else:
-                spec = dict(name=name, kind="tabular", in_features=modality.n_features_out_,
-                            **modality.encoder_kwargs())
-            specs.append(spec)
+            specs.append({"name": name, **modality.encoder_spec()})
         return specs
 
     def __sklearn_tags__(self):

@@ -201,12 +201,11 @@ def _rebuild_net(estimator, record):
 
 def _rebuild_backbone(embedder, record):
     """The frozen backbone of an ImageEmbedder from a :class:`ModuleRecord`."""
-    from ..nn import get_backbone
+    from ..nn._registry import build_backbone
 
-    kwargs = embedder.modality_.backbone_kwargs()
-    kwargs["weights"] = None
+    spec = {**embedder.modality_.encoder_spec(), "weights": None}
     with torch.random.fork_rng(devices=[]):
-        backbone = get_backbone(kwargs.pop("name"), **kwargs)
+        backbone = build_backbone(spec)
     _load_state(backbone, record.state, type(embedder).__name__)
     return backbone.eval().requires_grad_(False)
 

@@ -1,6 +1,7 @@
 """Modality specifications: which columns form a modality and how to encode it."""
 
 from ._image import ImageModality
+from ._multimodal import MultimodalMixin
 from ._tabular import TabularModality
 
-__all__ = ["ImageModality", "TabularModality"]
+__all__ = ["ImageModality", "MultimodalMixin", "TabularModality"]

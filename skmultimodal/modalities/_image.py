@@ -174,13 +174,26 @@ class ImageModality(BaseEstimator):
             intensity_range=self.intensity_range,
         )
 
-    def backbone_kwargs(self):
-        """Keyword arguments of :func:`skmultimodal.nn.get_backbone`."""
+    def encoder_spec(self):
+        """Specification of this modality's encoder (see :class:`skmultimodal.nn.ModalityEncoder`).
+
+        The one description of an image encoder: the fusion networks, the
+        image classifier and the embedder all build their backbone from it.
+
+        Returns
+        -------
+        spec : dict
+            ``kind="image"``, ``backbone``, ``attention``, ``weights``,
+            ``in_channels``, ``freeze_backbone`` and ``backbone_params``.
+        """
         return dict(
-            name=self.backbone,
+            kind="image",
+            backbone=self.backbone,
             attention=self.attention,
             weights=self.weights,
             in_channels=self.channels,
+            freeze_backbone=bool(self.freeze_backbone),
+            backbone_params=dict(self.backbone_params or {}),
         )
 
     def cells_from_frame(self, X, allow_missing=False):

@@ -288,9 +288,19 @@ class TabularModality(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "preprocessor_")
         return self.preprocessor_.get_feature_names_out()
 
-    def encoder_kwargs(self):
-        """Keyword arguments of :class:`skmultimodal.nn.MLP` (besides in_features)."""
+    def encoder_spec(self):
+        """Specification of this modality's encoder (see :class:`skmultimodal.nn.ModalityEncoder`).
+
+        Returns
+        -------
+        spec : dict
+            ``kind="tabular"``, ``in_features`` (the fitted width) and the
+            MLP's parameters.
+        """
+        check_is_fitted(self, "n_features_out_")
         return dict(
+            kind="tabular",
+            in_features=self.n_features_out_,
             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
             dropout=self.dropout,
             batch_norm=self.batch_norm,

@@ -5,7 +5,9 @@ by a list of modality specifications (plain dicts, so that skorch can store
 and pickle them):
 
 - ``{"name": "us", "kind": "image", "backbone": "resnet18", "attention": "eca",
-  "weights": None, "in_channels": 3, "freeze_backbone": False}``
+  "weights": None, "in_channels": 3, "freeze_backbone": False,
+  "backbone_params": {}}`` (:meth:`ImageModality.encoder_spec
+  <skmultimodal.modalities.ImageModality.encoder_spec>` plus the name)
 - ``{"name": "clinical", "kind": "tabular", "in_features": 12,
   "hidden_layer_sizes": (64,), "dropout": 0.1, "batch_norm": True,
   "activation": "relu"}``
@@ -24,7 +26,7 @@ from torch import nn
 
 from ._checks import check_positive_int, check_rate
 from ._mlp import MLP
-from ._registry import get_backbone
+from ._registry import build_backbone, train_keeping_frozen
 
 __all__ = [
     "CrossAttentionBlock",
@@ -91,13 +93,7 @@ class ModalityEncoder(nn.Module):
         self.kind = spec["kind"]
         self.frozen = bool(spec.get("freeze_backbone", False))
         if self.kind == "image":
-            self.net = get_backbone(
-                spec.get("backbone", "resnet18"), attention=spec.get("attention"),
-                weights=spec.get("weights"), in_channels=spec.get("in_channels", 3),
-                **dict(spec.get("backbone_kwargs") or {}),
-            )
-            if self.frozen:
-                self.net.requires_grad_(False)
+            self.net = build_backbone(spec)
         else:
             self.net = MLP(
                 spec["in_features"],
@@ -136,10 +132,7 @@ class ModalityEncoder(nn.Module):
 
     def train(self, mode=True):
         """Set the training mode; a frozen encoder stays in evaluation mode."""
-        super().train(mode)
-        if self.frozen:
-            self.net.eval()
-        return self
+        return train_keeping_frozen(self, mode, self.net if self.frozen else None)
 
     def forward(self, x):
         """Pooled embedding ``(N, num_features)``."""

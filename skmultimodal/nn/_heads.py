@@ -3,7 +3,7 @@
 from torch import nn
 
 from ._mlp import MLP
-from ._registry import get_backbone
+from ._registry import build_backbone, train_keeping_frozen
 
 
 class ImageClassifierModule(nn.Module):
@@ -12,33 +12,31 @@ class ImageClassifierModule(nn.Module):
     Parameters
     ----------
     n_classes : int
-    backbone, attention, weights, in_channels :
-        Passed to :func:`get_backbone`.
-    freeze_backbone : bool, default=False
-        Keep the backbone's weights and batch-norm statistics fixed.
+    encoder : dict, default=None
+        Image encoder specification, as
+        :meth:`skmultimodal.modalities.ImageModality.encoder_spec` gives it
+        (``backbone``, ``attention``, ``weights``, ``in_channels``,
+        ``freeze_backbone``, ``backbone_params``); None is a ResNet-18.
     dropout : float, default=0.0
         Dropout before the head.
-    backbone_params : dict, default=None
-        Further keyword arguments of :func:`get_backbone`.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        The backbone (pooled features of width ``encoder.num_features``).
     """
 
-    def __init__(self, n_classes, backbone="resnet18", attention=None, weights=None,
-                 in_channels=3, freeze_backbone=False, dropout=0.0, backbone_params=None):
+    def __init__(self, n_classes, encoder=None, dropout=0.0):
         super().__init__()
-        self.encoder = get_backbone(backbone, attention=attention, weights=weights,
-                                    in_channels=in_channels, **(backbone_params or {}))
-        self.freeze_backbone = freeze_backbone
-        if freeze_backbone:
-            self.encoder.requires_grad_(False)
+        spec = {"kind": "image", **(encoder or {})}
+        self.encoder = build_backbone(spec)
+        self.freeze_backbone = bool(spec.get("freeze_backbone", False))
         self.head = nn.Sequential(nn.Dropout(dropout),
                                   nn.Linear(self.encoder.num_features, n_classes))
 
     def train(self, mode=True):
         """Set the training mode; a frozen backbone stays in evaluation mode."""
-        super().train(mode)
-        if self.freeze_backbone:
-            self.encoder.eval()
-        return self
+        return train_keeping_frozen(self, mode, self.encoder if self.freeze_backbone else None)
 
     def forward(self, image):
         """Return the class logits ``(N, n_classes)`` of a batch of images."""

@@ -1,10 +1,13 @@
-"""Build an image backbone by name."""
+"""Build an image backbone by name or from an encoder specification."""
+
+from torch import nn
+
 from ._attention import ATTENTIONS, check_attention
 from ._resnet import ResNetBackbone
 from ._simple_cnn import SimpleCNN
 from ._weights import load_weights
 
-__all__ = ["BACKBONES", "ATTENTIONS", "get_backbone"]
+__all__ = ["BACKBONES", "ATTENTIONS", "build_backbone", "get_backbone"]
 
 #: Valid backbone names for :func:`get_backbone`.
 BACKBONES = ("simple_cnn", "resnet18", "resnet50")
@@ -59,3 +62,47 @@ def get_backbone(name, *, attention=None, weights=None, in_channels=3, **kwargs)
     else:
         model = ResNetBackbone(name, attention=attention, in_channels=in_channels, **kwargs)
     return load_weights(model, weights)
+
+
+def build_backbone(spec):
+    """The image backbone an encoder specification describes.
+
+    Parameters
+    ----------
+    spec : dict
+        ``backbone`` (default ``"resnet18"``), ``attention``, ``weights``,
+        ``in_channels`` (default 3), ``freeze_backbone`` (default False) and
+        ``backbone_params`` (further keyword arguments of
+        :func:`get_backbone`), as
+        :meth:`skmultimodal.modalities.ImageModality.encoder_spec` gives them.
+
+    Returns
+    -------
+    backbone : torch.nn.Module
+        With its parameters frozen (``requires_grad=False``) when
+        ``freeze_backbone``.
+    """
+    net = get_backbone(
+        spec.get("backbone", "resnet18"), attention=spec.get("attention"),
+        weights=spec.get("weights"), in_channels=spec.get("in_channels", 3),
+        **dict(spec.get("backbone_params") or {}),
+    )
+    if spec.get("freeze_backbone", False):
+        net.requires_grad_(False)
+    return net
+
+
+def train_keeping_frozen(module, mode, frozen):
+    """``module.train(mode)``, leaving the frozen sub-module ``frozen`` in eval mode.
+
+    A frozen backbone keeps its batch-norm statistics and dropout off while
+    the rest of the network trains. ``frozen`` may be None.
+
+    Returns
+    -------
+    module : torch.nn.Module
+    """
+    nn.Module.train(module, mode)
+    if frozen is not None:
+        frozen.eval()
+    return module

@@ -11,12 +11,13 @@ from skmultimodal import ImageModality, TabularModality
 def test_image_modality_params_and_validation():
     mod = ImageModality("us", backbone="resnet18", attention="cbam", image_size=(32, 48))
     assert clone(mod).get_params()["attention"] == "cbam"
-    assert mod.check_params().backbone_kwargs() == dict(
-        name="resnet18", attention="cbam", weights=None, in_channels=3)
+    assert mod.check_params().encoder_spec() == dict(
+        kind="image", backbone="resnet18", attention="cbam", weights=None, in_channels=3,
+        freeze_backbone=False, backbone_params={})
     # the small CNN takes attention after each convolution block, as the ResNets do
     # inside their residual blocks
     cnn = ImageModality("us", backbone="simple_cnn", attention="eca").check_params()
-    assert cnn.backbone_kwargs()["attention"] == "eca"
+    assert cnn.encoder_spec()["attention"] == "eca"
     with pytest.raises(ValueError, match="The 'attention' parameter of ImageModality must be"):
         ImageModality("us", backbone="simple_cnn", attention="se").check_params()
 
