@@ -5,10 +5,14 @@ encoders and fusion models as scikit-learn estimators backed by torch through
 skorch.
 """
 
-from .estimators import ImageClassifier, ImageEmbedder, TabularMLPClassifier
+from .estimators import (
+    DeepFeatureExtractor,
+    ImageClassifier,
+    ImageEmbedder,
+    TabularMLPClassifier,
+)
 from .fusion import (
     CrossAttentionFusionClassifier,
-    DeepFeatureExtractor,
     IntermediateFusionClassifier,
     LateFusionClassifier,
     make_stacking_ensemble,

@@ -1,7 +1,9 @@
-"""Public estimators: unimodal image and tabular classifiers, image embedder."""
+"""Public estimators: unimodal image and tabular classifiers, image embedder and
+the supervised deep-feature extractor (one CNN per image modality)."""
 
 from ._embedder import ImageEmbedder
+from ._features import DeepFeatureExtractor
 from ._image import ImageClassifier
 from ._tabular import TabularMLPClassifier
 
-__all__ = ["ImageClassifier", "ImageEmbedder", "TabularMLPClassifier"]
+__all__ = ["DeepFeatureExtractor", "ImageClassifier", "ImageEmbedder", "TabularMLPClassifier"]

@@ -1,6 +1,7 @@
 """Shared machinery of the library's classifiers: validation, labels, seeding, skorch."""
 
 import copy
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -35,6 +36,34 @@ from ..utils._torch import (
 )
 from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
 from ._net import AcceleratedNetClassifier, NetClassifier
+
+
+@dataclass
+class PreparedInput:
+    """X validated and read, modality by modality, before it becomes data sources.
+
+    What ``_prepare_X`` of every network estimator returns and what
+    ``_fit_preprocessing`` and ``_make_sources`` take.
+
+    Attributes
+    ----------
+    data : dict
+        Per input of the network: image cells (an object array of paths or
+        arrays, or an image stack) or a table (a DataFrame).
+    n_rows : int
+    labels : list or None
+        Row labels (the DataFrame index) for error messages; None: positions.
+    missing : dict of str to ndarray of bool
+        Rows where a modality is missing (fusion estimators only).
+    fitting : bool
+        Whether these are the training rows of ``fit``.
+    """
+
+    data: dict
+    n_rows: int
+    labels: list = None
+    missing: dict = field(default_factory=dict)
+    fitting: bool = False
 
 
 def encode_labels(y, n_rows, who):
@@ -130,11 +159,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
 
     Subclasses implement:
 
-    - ``_prepare_X(X, reset)``: validate X, return a prepared object;
-    - ``_n_rows(prepared)``: number of rows;
+    - ``_prepare_X(X, reset)``: validate X, return a :class:`PreparedInput`;
     - ``_fit_preprocessing(prepared)``: fit preprocessing (optional);
-    - ``_make_sources(prepared, train)``: dict of data sources;
+    - ``_make_sources(prepared, train, raw_images=False)``: dict of data sources;
     - ``_module_spec(n_classes)``: ``(module_class, module_kwargs)``.
+
+    :meth:`make_dataset` is the hook through which inspection (Grad-CAM,
+    SHAP, attention maps) reads what the network reads.
 
     Common parameters (set by subclasses' ``__init__``): ``max_epochs``,
     ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
@@ -152,13 +183,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     def _prepare_X(self, X, reset):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _n_rows(self, prepared):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def _fit_preprocessing(self, prepared):
         """Fit preprocessing on the training rows (nothing by default)."""
 
-    def _make_sources(self, prepared, train):  # pragma: no cover - abstract
+    def _make_sources(self, prepared, train, raw_images=False):  # pragma: no cover
         raise NotImplementedError
 
     def _module_spec(self, n_classes):  # pragma: no cover - abstract
@@ -331,8 +359,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self._check_common_params()
         X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight)
         prepared = self._prepare_X(X, reset=True)
-        n_rows = self._n_rows(prepared)
-        y_enc = self._encode_targets(y, n_rows)
+        y_enc = self._encode_targets(y, prepared.n_rows)
         self.device_ = self._resolve_device()
         seed = resolve_seed(self.random_state)
         with torch_seed(seed, self.device_):
@@ -361,13 +388,33 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(self.net_.history)
         return self
 
-    def _dataset(self, X):
+    def make_dataset(self, X, *, raw_images=False):
+        """The torch dataset the fitted network reads for the rows X.
+
+        Rows are validated as in ``predict``; each item is ``(inputs,
+        target)`` with ``inputs`` the keyword arguments of the network's
+        ``forward`` (one tensor per input, and ``<name>_present`` flags for
+        the fusion networks). Inspection tools (Grad-CAM, SHAP, attention
+        maps) read the network's input through this method.
+
+        Parameters
+        ----------
+        X : see the class documentation
+        raw_images : bool, default=False
+            Give images for every image input, also where ``memory=`` makes
+            the network read precomputed embeddings of a frozen encoder.
+
+        Returns
+        -------
+        dataset : skmultimodal.data.MultimodalDataset
+        """
         check_is_fitted(self, "net_")
         prepared = self._prepare_X(X, reset=False)
-        check_not_empty(self._n_rows(prepared),
+        check_not_empty(prepared.n_rows,
                         f"{type(self).__name__} needs at least one row to predict")
         return MultimodalDataset(
-            self._make_sources(prepared, train=False), None, self._with_presence
+            self._make_sources(prepared, train=False, raw_images=raw_images), None,
+            self._with_presence,
         )
 
     def predict_proba(self, X):
@@ -383,7 +430,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             If the network gives probabilities that are not finite (never
             returned silently).
         """
-        dataset = self._dataset(X)  # checks that the estimator is fitted
+        dataset = self.make_dataset(X)  # checks that the estimator is fitted
         proba = np.asarray(self.net_.predict_proba(dataset), dtype=np.float64)
         check_finite_proba(proba, self.net_.module_, X)
         return proba / proba.sum(axis=1, keepdims=True)

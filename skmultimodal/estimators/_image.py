@@ -5,7 +5,7 @@ from ..modalities import ImageModality
 from ..nn import ImageClassifierModule
 from ..utils._constraints import IMAGE, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
-from ._base import BaseNetClassifier
+from ._base import BaseNetClassifier, PreparedInput
 from ._image_input import image_cells
 
 
@@ -158,14 +158,12 @@ class ImageClassifier(BaseNetClassifier):
     def _prepare_X(self, X, reset):
         if reset:
             self.modality_ = self._modality()
-        return image_cells(self, X, self.column, reset)
+        cells, labels = image_cells(self, X, self.column, reset)
+        return PreparedInput({"image": cells}, len(cells), labels, fitting=reset)
 
-    def _n_rows(self, prepared):
-        return len(prepared[0])
-
-    def _make_sources(self, prepared, train):
-        cells, labels = prepared
-        return {"image": self.modality_.make_source(cells, labels, train=train)}
+    def _make_sources(self, prepared, train, raw_images=False):
+        return {"image": self.modality_.make_source(prepared.data["image"], prepared.labels,
+                                                    train=train)}
 
     def _module_spec(self, n_classes):
         return ImageClassifierModule, dict(

@@ -10,7 +10,7 @@ from ..modalities._tabular import as_frame
 from ..nn import TabularClassifierModule
 from ..utils._constraints import TABULAR, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
-from ._base import BaseNetClassifier
+from ._base import BaseNetClassifier, PreparedInput
 
 
 @substitute_shared_params
@@ -119,25 +119,22 @@ class TabularMLPClassifier(BaseNetClassifier):
     def _prepare_X(self, X, reset):
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
-            return X
-        X = validate_data(
-            self, X, reset=reset, dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if self.impute else True,
-        )
-        return as_frame(X)
-
-    def _n_rows(self, prepared):
-        return len(prepared)
+        else:
+            X = as_frame(validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan" if self.impute else True,
+            ))
+        return PreparedInput({"tabular": X}, len(X), list(X.index), fitting=reset)
 
     def _fit_preprocessing(self, prepared):
         self.modality_ = TabularModality(
             self.columns, scale=self.scale, impute=self.impute,
             categorical=self.categorical, hidden_layer_sizes=self.hidden_layer_sizes,
             dropout=self.dropout, batch_norm=self.batch_norm, activation=self.activation,
-        ).fit(prepared)
+        ).fit(prepared.data["tabular"])
 
-    def _make_sources(self, prepared, train):
-        return {"tabular": ArraySource(self.modality_.transform(prepared))}
+    def _make_sources(self, prepared, train, raw_images=False):
+        return {"tabular": ArraySource(self.modality_.transform(prepared.data["tabular"]))}
 
     def _module_spec(self, n_classes):
         spec = self.modality_.encoder_spec()

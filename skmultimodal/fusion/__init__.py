@@ -6,18 +6,18 @@
   tokens attending to each other (study 1).
 - :class:`LateFusionClassifier`: one classifier per modality, probabilities
   averaged or stacked.
-- :class:`DeepFeatureExtractor` and :func:`make_stacking_ensemble`: attention
-  CNN features of several image columns, then a stacking ensemble (study 3).
+- :func:`make_stacking_ensemble`: the attention-CNN features of several image
+  modalities (:class:`~skmultimodal.DeepFeatureExtractor`), then a stacking
+  ensemble (study 3).
 """
 
 from ._cross_attention import CrossAttentionFusionClassifier
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
-from ._stacking import DeepFeatureExtractor, make_stacking_ensemble
+from ._stacking import make_stacking_ensemble
 
 __all__ = [
     "CrossAttentionFusionClassifier",
-    "DeepFeatureExtractor",
     "IntermediateFusionClassifier",
     "LateFusionClassifier",
     "make_stacking_ensemble",

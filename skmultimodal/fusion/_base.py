@@ -15,46 +15,17 @@ from skorch.callbacks import Callback
 from ..data import ArraySource, ImageSource, MultimodalDataset
 from ..data._io import is_missing
 from ..data._transforms import resolve_augmentation
-from ..estimators._base import BaseNetClassifier
+from ..estimators._base import BaseNetClassifier, PreparedInput
 from ..estimators._cache import check_memory, encode_source
 from ..modalities import ImageModality, TabularModality
 from ..modalities._image import check_column_present
+from ..modalities._multimodal import MultimodalMixin, check_named_list
 from ..modalities._tabular import as_frame
 from ..utils._messages import shown
 
 
 def _rows_text(labels, mask, limit=10):
     return shown([labels[i] for i in np.flatnonzero(mask)], limit)
-
-
-def check_named_list(items, what, n_fields=2):
-    """Validate the shape of a ColumnTransformer-style list of named tuples.
-
-    Raises TypeError for a wrong container or tuple shape; the names
-    themselves (unique, no ``"__"``, no clash with a parameter) are checked
-    by scikit-learn's ``_BaseComposition._validate_names``.
-
-    Returns
-    -------
-    names : list of str
-    """
-    shape = "(name, modality)" if n_fields == 2 else "(name, estimator, columns)"
-    if isinstance(items, dict):
-        raise TypeError(
-            f"{what} must be a list of {shape} tuples, got a dict; use "
-            f"list({what}.items())."
-        )
-    if not isinstance(items, (list, tuple)) or not items:
-        raise TypeError(f"{what} must be a non-empty list of {shape} tuples, got {items!r}.")
-    names = []
-    for item in items:
-        if not isinstance(item, (list, tuple)) or len(item) != n_fields:
-            raise TypeError(f"Each entry of {what} must be a {shape} tuple, got {item!r}.")
-        name = item[0]
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"Names in {what} must be non-empty strings, got {name!r}.")
-        names.append(name)
-    return names
 
 
 def _unwrap(module):
@@ -138,7 +109,7 @@ class PrecomputeFrozenEncoders(Callback):
             module.encoders[name].use_precomputed(module.encoder_output)
 
 
-class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
+class BaseFusionClassifier(MultimodalMixin, _BaseComposition, BaseNetClassifier):
     """Base of the multimodal classifiers whose modalities are fused in one network.
 
     ``modalities`` is a list of ``(name, modality)`` pairs, as the
@@ -222,12 +193,16 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
             raise ValueError(f"Modality names must not contain '.': {names}")
         return names
 
-    def _specs(self):
-        return dict(self.modalities_) if hasattr(self, "modalities_") else dict(self.modalities)
+    def _fitted_modality_columns(self):
+        check_is_fitted(self, "modalities_")
+        return {name: [modality.column] if isinstance(modality, ImageModality)
+                else list(modality.columns_)
+                for name, modality in self.modalities_.items()}
 
-    def _required_columns(self):
+    def _required_columns(self, modalities):
+        """Columns X must hold for ``modalities`` (fitted or not)."""
         columns = []
-        for modality in self._specs().values():
+        for modality in modalities.values():
             if isinstance(modality, ImageModality):
                 columns.append(modality.column)
             elif hasattr(modality, "columns_"):
@@ -237,15 +212,14 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
                 columns.extend([cols] if isinstance(cols, (str, numbers.Integral)) else cols)
         return [c for c in columns if c is not None]
 
-    def _check_frame(self, X, reset):
+    def _check_frame(self, X, reset, modalities):
         if isinstance(X, pd.DataFrame):
             # Missing columns first: a KeyError naming them beats sklearn's
             # generic feature-name mismatch.
-            check_column_present(X, self._required_columns())
+            check_column_present(X, self._required_columns(modalities))
             validate_data(self, X, reset=reset, skip_check_array=True)
             return X
-        specs = self._specs().values()
-        if (all(isinstance(m, TabularModality) for m in specs)
+        if (all(isinstance(m, TabularModality) for m in modalities.values())
                 and (sparse.issparse(X) or not isinstance(X, (pd.Series, dict, str)))):
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
             return as_frame(X)
@@ -261,12 +235,14 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
             self._validate_modalities()
             self._check_fusion_params()
             check_memory(getattr(self, "memory", None))
-        elif not hasattr(self, "modalities_"):
-            check_is_fitted(self, "net_")
-        frame = self._check_frame(X, reset)
+            modalities = dict(self.modalities)  # unfitted: fitted by _fit_preprocessing
+        else:
+            check_is_fitted(self, "modalities_")
+            modalities = self.modalities_
+        frame = self._check_frame(X, reset, modalities)
         labels = list(frame.index)
         data, missing = {}, {}
-        for name, modality in self._specs().items():
+        for name, modality in modalities.items():
             if isinstance(modality, ImageModality):
                 cells, _ = modality.cells_from_frame(frame, allow_missing=True)
                 data[name] = cells
@@ -282,27 +258,23 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
                     f"({list(missing)}): rows {_rows_text(labels, none)}. Each row needs "
                     "at least one modality."
                 )
-        return {"frame": frame, "labels": labels, "data": data, "missing": missing,
-                "fit": reset}
-
-    def _n_rows(self, prepared):
-        return len(prepared["frame"])
+        return PreparedInput(data, len(frame), labels, missing, fitting=reset)
 
     def _fit_preprocessing(self, prepared):
         fitted = {}
         for name, modality in self.modalities:
             modality = clone(modality)
-            miss = prepared["missing"][name]
+            miss = prepared.missing[name]
             if miss.all():
                 raise ValueError(f"Modality {name!r} is missing in every training row.")
             if isinstance(modality, TabularModality):
-                modality.fit(prepared["frame"], skip_rows=miss)
+                modality.fit(prepared.data[name], skip_rows=miss)
             fitted[name] = modality
         self.modalities_ = fitted
 
-    def _make_sources(self, prepared, train):
+    def _make_sources(self, prepared, train, raw_images=False):
         sources = self._modality_sources(prepared, train)
-        if prepared.get("fit", True) or not hasattr(self, "net_"):
+        if prepared.fitting or raw_images:
             return sources  # in fit, PrecomputeFrozenEncoders takes over
         module = _unwrap(self.net_.module_)
         names = [name for name, enc in module.encoders.items() if enc.precomputed]
@@ -319,7 +291,7 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
     def _precomputed_modalities(self):
         """Image modalities whose frozen encoder runs once per image (``memory``)."""
         names = []
-        for name, modality in self._specs().items():
+        for name, modality in self.modalities_.items():
             if not (isinstance(modality, ImageModality) and modality.freeze_backbone):
                 continue
             if resolve_augmentation(modality.augment) is not None:
@@ -339,7 +311,7 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
         if store is None:
             return callbacks
         names = self._precomputed_modalities()
-        frozen = [m for m in self._specs().values()
+        frozen = [m for m in self.modalities_.values()
                   if isinstance(m, ImageModality) and m.freeze_backbone]
         if not frozen:
             warnings.warn(
@@ -355,17 +327,17 @@ class BaseFusionClassifier(_BaseComposition, BaseNetClassifier):
     def _modality_sources(self, prepared, train):
         sources = {}
         for name, modality in self.modalities_.items():
-            miss = prepared["missing"][name]
+            miss = prepared.missing[name]
             if isinstance(modality, ImageModality):
                 # Placeholders (and presence flags) only where needed: an
                 # image_size=None modality without missing images still works.
                 sources[name] = modality.make_source(
-                    prepared["data"][name], prepared["labels"], train=train,
+                    prepared.data[name], prepared.labels, train=train,
                     allow_missing=bool(miss.any()),
                 )
             else:
                 sources[name] = ArraySource(
-                    modality.transform(prepared["frame"], skip_rows=miss), present=~miss
+                    modality.transform(prepared.data[name], skip_rows=miss), present=~miss
                 )
         return sources
 

@@ -224,7 +224,7 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
               tokens.
         """
         check_is_fitted(self, "net_")
-        dataset = self._dataset(X)
+        dataset = self.make_dataset(X)
         module = self.net_.module_
         was_training = module.training
         module.eval()

@@ -21,8 +21,9 @@ from sklearn.utils.validation import (
 
 from ..estimators._base import check_not_empty, drop_zero_weight_rows, encode_labels
 from ..modalities._image import check_column_present
+from ..modalities._multimodal import MultimodalMixin, check_named_list
 from ..modalities._tabular import as_frame
-from ._base import _rows_text, check_named_list
+from ._base import _rows_text
 
 VOTINGS = ("soft", "weighted", "stacking")
 
@@ -47,10 +48,11 @@ def _weight_param(estimator, name):
     )
 
 
-class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
+class LateFusionClassifier(MultimodalMixin, _BaseComposition, ClassifierMixin, BaseEstimator):
     """Late (decision-level) fusion: one classifier per modality, predictions combined.
 
-    Each ``(name, estimator, columns)`` entry fits a clone of ``estimator`` on
+    Each ``(name, estimator, columns)`` entry of ``modalities`` fits a clone
+    of ``estimator`` on
     ``X[columns]`` (any scikit-learn classifier: ``XGBClassifier`` on EHR
     columns, :class:`~skmultimodal.ImageClassifier` on an image column...).
     A modality is missing in a row when all its columns are missing there
@@ -59,8 +61,8 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
     modalities present in that row:
 
     - ``voting="soft"``: mean of the predicted probabilities (weighted by
-      ``weights`` if given);
-    - ``voting="weighted"``: the same with the required ``weights``;
+      ``voting_weights`` if given);
+    - ``voting="weighted"``: the same with the required ``voting_weights``;
     - ``voting="stacking"``: a meta-learner (``final_estimator``, default
       ``LogisticRegression``) on out-of-fold probabilities
       (:func:`~sklearn.model_selection.cross_val_predict` over ``cv``
@@ -72,13 +74,14 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimators : list of (str, estimator, columns) tuples
-        ``columns`` is a column name (the estimator then gets a Series, as
-        in ColumnTransformer), a list of names (a DataFrame) or None (all of
-        X). Nested parameters are set with ``<name>__<param>``.
+    modalities : list of (str, estimator, columns) tuples
+        One entry per modality, as the transformers of a ColumnTransformer:
+        ``columns`` is a column name (the estimator then gets a Series), a
+        list of names (a DataFrame) or None (all of X). Nested parameters
+        are set with ``<name>__<param>``, as for every multimodal estimator.
     voting : {"soft", "weighted", "stacking"}, default="soft"
-    weights : array-like of shape (n_estimators,), default=None
-        Non-negative weight per estimator for soft/weighted voting.
+    voting_weights : array-like of shape (n_modalities,), default=None
+        Non-negative weight per modality for soft/weighted voting.
     final_estimator : classifier, default=None
         Meta-learner of ``voting="stacking"``; None means
         ``LogisticRegression()``.
@@ -106,8 +109,8 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         The fitted meta-learner (stacking only).
     class_prior_ : ndarray of shape (n_classes,)
         Training class frequencies (filling missing modalities in stacking).
-    weights_ : ndarray of shape (n_estimators,) or None
-        The validated ``weights``.
+    voting_weights_ : ndarray of shape (n_modalities,) or None
+        The validated ``voting_weights``.
     n_features_in_ : int
     feature_names_in_ : ndarray
         Column names of X (when they are strings).
@@ -133,20 +136,22 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
     _supports_missing_modalities = True
 
     _parameter_constraints = {
-        "estimators": [list, tuple],
+        "modalities": [list, tuple],
         "voting": [StrOptions(set(VOTINGS))],
-        "weights": ["array-like", None],
+        "voting_weights": ["array-like", None],
         "final_estimator": [HasMethods(["fit", "predict_proba"]), None],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimators, *, voting="soft", weights=None, final_estimator=None,
-                 cv=5, n_jobs=None, random_state=None):
-        self.estimators = estimators
+    _n_modality_fields = 3
+
+    def __init__(self, modalities, *, voting="soft", voting_weights=None,
+                 final_estimator=None, cv=5, n_jobs=None, random_state=None):
+        self.modalities = modalities
         self.voting = voting
-        self.weights = weights
+        self.voting_weights = voting_weights
         self.final_estimator = final_estimator
         self.cv = cv
         self.n_jobs = n_jobs
@@ -156,15 +161,58 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
     @property
     def _estimators(self):
         try:
-            return [(name, est) for name, est, _ in self.estimators]
+            return [(name, est) for name, est, _ in self.modalities]
         except (TypeError, ValueError):
-            return self.estimators
+            return self.modalities
 
     @_estimators.setter
     def _estimators(self, value):
-        self.estimators = [
-            (name, est, col) for (name, est), (_, _, col) in zip(value, self.estimators)
+        self.modalities = [
+            (name, est, col) for (name, est), (_, _, col) in zip(value, self.modalities)
         ]
+
+    # -- the multimodal protocol ----------------------------------------------
+    def _modality_subset_params(self, names):
+        params = super()._modality_subset_params(names)
+        if self.voting_weights is not None:
+            all_names = self.get_modality_names()
+            weights = list(self.voting_weights)
+            params["voting_weights"] = [w for n, w in zip(all_names, weights) if n in names]
+        return params
+
+    def _fitted_modality_columns(self):
+        check_is_fitted(self, "estimators_")
+        everything = list(getattr(self, "feature_names_in_", range(self.n_features_in_)))
+        return {name: everything if columns is None else self._as_list(columns)
+                for name, _, columns in self.modalities}
+
+    @staticmethod
+    def _as_list(columns):
+        if isinstance(columns, (str, numbers.Integral)):
+            return [columns]
+        return list(columns)
+
+    def get_modality_input(self, X, name):
+        """What the estimator of modality ``name`` reads of the rows X.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Rows with the columns seen in ``fit``.
+        name : str
+            A modality name.
+
+        Returns
+        -------
+        block : Series or DataFrame
+            ``X[columns]`` of that modality.
+        """
+        check_is_fitted(self, "estimators_")
+        names = self.get_modality_names()
+        if name not in names:
+            raise ValueError(f"Unknown modality {name!r}; the modalities are {names}.")
+        columns = self.modalities[names.index(name)][2]
+        return self._block(self._check_X(X, reset=False), columns)
 
     def get_params(self, deep=True):
         """Parameters, with ``<name>__<param>`` of each estimator when ``deep``.
@@ -189,9 +237,9 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
     def _check_estimators(self):
         """Parameters: their constraints, then the estimators and weights."""
         self._validate_params()
-        names = check_named_list(self.estimators, "estimators", n_fields=3)
+        names = check_named_list(self.modalities, "modalities", n_fields=3)
         self._validate_names(names)
-        for name, est, _ in self.estimators:
+        for name, est, _ in self.modalities:
             if isinstance(est, type):
                 raise TypeError(
                     f"Estimator {name!r} is the class {est.__name__}; pass an instance "
@@ -202,15 +250,17 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
                     f"Estimator {name!r} ({type(est).__name__}) needs fit and predict_proba."
                 )
         weights = None
-        if self.weights is not None:
-            weights = np.asarray(self.weights, dtype=float)
-            if weights.shape != (len(names),) or (weights < 0).any() or weights.sum() <= 0:
+        if self.voting_weights is not None:
+            weights = np.asarray(self.voting_weights, dtype=float)
+            if (weights.shape != (len(names),) or not np.isfinite(weights).all()
+                    or (weights < 0).any() or weights.sum() <= 0):
                 raise ValueError(
-                    f"weights={self.weights!r} must hold one non-negative weight per "
-                    f"estimator ({len(names)}), not all zero."
+                    f"voting_weights={self.voting_weights!r} must hold one finite, "
+                    f"non-negative weight per modality ({len(names)}: {names}), not all "
+                    "zero."
                 )
         elif self.voting == "weighted":
-            raise ValueError("voting='weighted' needs weights (one per estimator).")
+            raise ValueError("voting='weighted' needs voting_weights (one per modality).")
         if self.final_estimator is not None and not is_classifier(self.final_estimator):
             raise TypeError(
                 f"final_estimator must be a classifier, got {self.final_estimator!r}."
@@ -219,7 +269,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X, reset):
         if isinstance(X, pd.DataFrame):
-            for _, _, columns in self.estimators:
+            for _, _, columns in self.modalities:
                 if columns is not None:
                     self._block(X, columns)  # KeyError naming missing columns
             validate_data(self, X, reset=reset, skip_check_array=True)
@@ -246,7 +296,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
 
     def _blocks(self, X):
         blocks, missing = {}, {}
-        for name, _, columns in self.estimators:
+        for name, _, columns in self.modalities:
             blocks[name] = self._block(X, columns)
             missing[name] = _block_missing(blocks[name])
         if len(X):
@@ -287,7 +337,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight,
                                                     uniform_is_none=False)
         if sample_weight is not None:
-            for name, est, _ in self.estimators:
+            for name, est, _ in self.modalities:
                 _weight_param(est, name)
             if self.voting == "stacking":
                 _weight_param(self.final_estimator or LogisticRegression(), "final_estimator")
@@ -298,7 +348,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
         blocks, missing = self._blocks(X)
         self.estimators_ = []
         meta = []
-        for name, est, _ in self.estimators:
+        for name, est, _ in self.modalities:
             keep = ~missing[name]
             if not keep.any():
                 raise ValueError(f"Modality {name!r} is missing in every training row.")
@@ -318,7 +368,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
                 meta.append(np.column_stack([full, keep.astype(float)]))
             self.estimators_.append(clone(est).fit(block, yk, **params))
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_)))
-        self.weights_ = weights
+        self.voting_weights_ = weights
         if self.voting == "stacking":
             final = self.final_estimator
             final = LogisticRegression() if final is None else clone(final)
@@ -329,7 +379,7 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
 
     def _meta_features(self, blocks, missing, n):
         meta = []
-        for (name, _, _), est in zip(self.estimators, self.estimators_):
+        for (name, _, _), est in zip(self.modalities, self.estimators_):
             keep = ~missing[name]
             full = np.tile(self.class_prior_, (n, 1))
             if keep.any():
@@ -359,11 +409,11 @@ class LateFusionClassifier(_BaseComposition, ClassifierMixin, BaseEstimator):
             cols = np.asarray(self.final_estimator_.classes_, dtype=int)
             out[:, cols] = self.final_estimator_.predict_proba(meta)
             return out
-        weights = (np.ones(len(self.estimators_)) if self.weights_ is None
-                   else self.weights_)
+        weights = (np.ones(len(self.estimators_)) if self.voting_weights_ is None
+                   else self.voting_weights_)
         total = np.zeros((n, len(self.classes_)))
         norm = np.zeros(n)
-        for (name, _, _), est, w in zip(self.estimators, self.estimators_, weights):
+        for (name, _, _), est, w in zip(self.modalities, self.estimators_, weights):
             keep = ~missing[name]
             if keep.any() and w > 0:
                 total[keep] += w * self._proba(est, blocks[name][keep])

@@ -17,13 +17,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import default_collate
 
-from ..data import MultimodalDataset
 from ..data._io import read_image
-from ..estimators import ImageClassifier
+from ..estimators import DeepFeatureExtractor, ImageClassifier
 from ..estimators._base import BaseNetClassifier
-from ..fusion import DeepFeatureExtractor, LateFusionClassifier
+from ..fusion import LateFusionClassifier
 from ..fusion._base import BaseFusionClassifier
 from ..modalities import ImageModality
+from ..modalities._multimodal import final_step
 from ..utils._messages import shown
 
 SUPPORTED = (
@@ -179,14 +179,9 @@ def _network_branch(estimator, X, modality):
         key, label = modality, modality
     else:
         raise ValueError(f"{name} has no image modality; there is no image to explain.")
-    prepared = estimator._prepare_X(X, reset=False)
-    if isinstance(estimator, BaseFusionClassifier):
-        # the images themselves, also where a cache (memory=) holds embeddings
-        sources = estimator._modality_sources(prepared, train=False)
-    else:
-        sources = estimator._make_sources(prepared, train=False)
-    dataset = MultimodalDataset(sources, None, estimator._with_presence)
-    source = sources[key]
+    # the images themselves, also where a cache (memory=) holds embeddings
+    dataset = estimator.make_dataset(X, raw_images=True)
+    source = dataset.sources[key]
     rows = list(range(len(dataset))) if source.row_labels is None else list(source.row_labels)
     absent = [rows[i] for i in range(len(dataset)) if not source.present(i)]
     if absent:
@@ -201,19 +196,16 @@ def _network_branch(estimator, X, modality):
 
 def _late_branch(estimator, X, modality):
     check_is_fitted(estimator, "estimators_")
-    names = [name for name, _, _ in estimator.estimators]
+    names = estimator.get_modality_names()
     candidates = []
     for name, fitted in zip(names, estimator.estimators_):
-        inner = fitted
-        while isinstance(inner, Pipeline):
-            inner = inner.steps[-1][1]
-        if isinstance(inner, (ImageClassifier, BaseFusionClassifier)):
+        if isinstance(final_step(fitted), (ImageClassifier, BaseFusionClassifier)):
             candidates.append(name)
     if modality is None:
         if len(candidates) != 1:
             what = "no" if not candidates else f"several ({candidates})"
             raise ValueError(
-                f"LateFusionClassifier has {what} image estimators (estimators: "
+                f"LateFusionClassifier has {what} image estimators (modalities: "
                 f"{names}); choose one with modality=<estimator name>."
             )
         modality = candidates[0]
@@ -225,15 +217,13 @@ def _late_branch(estimator, X, modality):
             f"are {names}, the image ones {candidates}."
         )
     position = names.index(modality)
-    _, _, columns = estimator.estimators[position]
-    frame = estimator._check_X(X, reset=False)
-    block = estimator._block(frame, columns)
+    block = estimator.get_modality_input(X, modality)
     branch = image_branch(estimator.estimators_[position], block, None)
     # The estimators of a late fusion are fitted on the encoded labels 0..K-1.
     inner = {int(c): j for c, j in zip(branch.classes, branch.output_index)}
     branch.output_index = np.array([inner.get(k, -1) for k in range(len(estimator.classes_))])
     branch.classes = np.asarray(estimator.classes_)
-    branch.predicted = estimator.predict(frame)
+    branch.predicted = estimator.predict(X)
     branch.modality = modality
     return branch
 

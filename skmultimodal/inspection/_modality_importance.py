@@ -5,24 +5,15 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.metrics import check_scoring
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..fusion._base import BaseFusionClassifier
-from ..fusion._late import LateFusionClassifier
-from ..modalities import ImageModality
 from ..modalities._image import check_column_present
+from ..modalities._multimodal import final_step, find_multimodal_step
 
 __all__ = ["modality_importance"]
 
 STRATEGIES = ("permute", "mask")
-
-
-def _final_step(estimator):
-    while isinstance(estimator, Pipeline):
-        estimator = estimator[-1]
-    return estimator
 
 
 def _as_list(columns):
@@ -31,32 +22,30 @@ def _as_list(columns):
     return list(columns)
 
 
-def _fitted_modalities(estimator, X):
-    """``{name: [columns]}`` read from a fitted fusion or late-fusion classifier."""
-    model = _final_step(estimator)
-    if isinstance(model, BaseFusionClassifier):
-        check_is_fitted(model, "modalities_")
-        out = {}
-        for name, modality in model.modalities_.items():
-            if isinstance(modality, ImageModality):
-                out[name] = [modality.column]
-            else:
-                out[name] = list(modality.columns_)
-        return out
-    if isinstance(model, LateFusionClassifier):
-        return {name: list(X.columns) if columns is None else _as_list(columns)
-                for name, _, columns in model.estimators}
-    raise ValueError(
-        f"Cannot tell the modalities of {type(model).__name__}; pass "
-        "modalities={name: column or list of columns} (they are read from the "
-        "fusion classifiers and LateFusionClassifier only)."
-    )
+def _fitted_modalities(estimator):
+    """``{name: [columns]}`` of the fitted multimodal estimator inside ``estimator``."""
+    _, model = find_multimodal_step(estimator)
+    if model is None:
+        raise ValueError(
+            f"Cannot tell the modalities of {type(final_step(estimator)).__name__}; pass "
+            "modalities={name: column or list of columns} (they are read from the "
+            "multimodal estimators: the fusion classifiers, LateFusionClassifier and "
+            "DeepFeatureExtractor)."
+        )
+    columns = model.get_modality_columns()
+    empty = [name for name, cols in columns.items() if not cols]
+    if empty:
+        raise ValueError(
+            f"The modalities {empty} of {type(model).__name__} read X itself, not named "
+            "columns; pass modalities={name: column or list of columns}."
+        )
+    return columns
 
 
 def _check_modalities(modalities, estimator, X):
     if modalities is None:
-        modalities = _fitted_modalities(estimator, X)
-        what = f"the modalities of {type(_final_step(estimator)).__name__}"
+        modalities = _fitted_modalities(estimator)
+        what = f"the modalities of {type(find_multimodal_step(estimator)[1]).__name__}"
     elif isinstance(modalities, dict):
         what = "modalities"
     else:
@@ -104,7 +93,7 @@ def _masked(X, columns):
 
 
 def _check_mask_support(estimator):
-    model = _final_step(estimator)
+    model = final_step(estimator)
     if not getattr(model, "_supports_missing_modalities", False):
         raise ValueError(
             f"strategy='mask' needs an estimator that accepts missing modalities "

@@ -26,6 +26,7 @@ from ..estimators._tabular import TabularMLPClassifier
 from ..fusion._base import BaseFusionClassifier
 from ..modalities import TabularModality
 from ..modalities._image import check_column_present
+from ..modalities._multimodal import final_step
 
 __all__ = ["shap_values"]
 
@@ -189,7 +190,7 @@ def _row_labels(X, n):
 def _model_inputs(model, X, name, what):
     """Dataset of X, the explained block and the rows where it is present."""
     _check_columns(model, X, what)
-    dataset = model._dataset(X)
+    dataset = model.make_dataset(X)
     source = dataset.sources[name]
     return dataset, source.array, _present(source)
 
@@ -369,10 +370,7 @@ def shap_values(estimator, X, *, modality=None, background=None, n_background=10
     _check_int(n_background, "n_background")
     _check_int(n_samples, "n_samples")
     _check_int(batch_size, "batch_size")
-    final = estimator
-    while isinstance(final, Pipeline):
-        final = final[-1]
-    _check_supported(final, estimator)
+    _check_supported(final_step(estimator), estimator)
     check_is_fitted(estimator)
     model, X_model, names = _unwrap(estimator, X)
     if _is_xgboost(model):

@@ -2,81 +2,64 @@
 
 import itertools
 
-import numpy as np
 from sklearn.base import clone
 
+from ..modalities._multimodal import find_multimodal_step
 from ._report import evaluate
 
 __all__ = ["modality_ablation"]
 
-# Parameters holding the modalities, in order of preference (auto-detection).
-_MODALITY_PARAMS = ("modalities", "image_columns", "estimators")
 _SEPARATOR = "+"
 
 
-def _depth(key):
-    return key.count("__")
-
-
-def _find_param(estimator, param):
-    params = estimator.get_params(deep=True)
-    if param is not None:
-        if param not in params:
-            raise ValueError(
-                f"{type(estimator).__name__} has no parameter {param!r}; parameters "
-                f"ending in {_MODALITY_PARAMS}: "
-                f"{[k for k in params if k.split('__')[-1] in _MODALITY_PARAMS]}."
-            )
-        return param
-    for last in _MODALITY_PARAMS:
-        keys = [k for k in params if k.split("__")[-1] == last and params[k] is not None]
-        if not keys:
-            continue
-        shallowest = min(_depth(k) for k in keys)
-        keys = [k for k in keys if _depth(k) == shallowest]
-        if len(keys) > 1:
-            raise ValueError(
-                f"Several parameters could hold the modalities: {keys}; pass param=."
-            )
-        return keys[0]
-    raise ValueError(
-        f"Cannot find the modalities of {type(estimator).__name__}: it has no "
-        f"parameter named {' / '.join(_MODALITY_PARAMS)} (at any depth). Pass "
-        "param='<step>__<parameter>' naming the list of modalities."
-    )
-
-
-def _entries(value, param):
-    """Return [(name, entry)] for a list of (name, ...) tuples, of str, or a dict."""
-    if isinstance(value, dict):
-        return [(str(k), (k, v)) for k, v in value.items()]
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"{param!r} must be a non-empty list of modalities, got {value!r}.")
-    out = []
-    for entry in value:
-        if isinstance(entry, (tuple, list)) and entry and isinstance(entry[0], str):
-            out.append((entry[0], entry))
-        elif isinstance(entry, str):
-            out.append((entry, entry))
-        else:
-            raise ValueError(
-                f"Cannot name the modality {entry!r} of {param!r}; expected (name, ...) "
-                "tuples, column names or a dict."
-            )
-    names = [n for n, _ in out]
+def _named_entries(value, param):
+    """Names of a list of ``(name, ...)`` tuples (the value of ``param``)."""
+    if not isinstance(value, (list, tuple)) or not value or not all(
+            isinstance(e, (list, tuple)) and e and isinstance(e[0], str) for e in value):
+        raise ValueError(
+            f"{param!r} must be a non-empty list of (name, ...) tuples, got {value!r}."
+        )
+    names = [e[0] for e in value]
     if len(set(names)) != len(names):
         raise ValueError(f"Duplicate modality names in {param!r}: {names}.")
-    return out
+    return names
 
 
-def _rebuild(value, kept):
-    """The parameter value restricted to the ``kept`` (name, entry) pairs."""
-    if isinstance(value, dict):
-        return {k: v for _, (k, v) in kept}
-    entries = [entry for _, entry in kept]
-    return tuple(entries) if isinstance(value, tuple) else entries
+def _restrictor(estimator, param):
+    """``(names, restrict)``: the modality names and ``restrict(model, subset)``.
+
+    ``restrict`` sets, on a clone ``model`` of ``estimator``, the parameters
+    that keep only the modalities of ``subset``.
+    """
+    if param is None:
+        path, step = find_multimodal_step(estimator)
+        if step is None:
+            raise ValueError(
+                f"{type(estimator).__name__} does not read named modalities (no "
+                "multimodal estimator in it, e.g. IntermediateFusionClassifier, "
+                "LateFusionClassifier or DeepFeatureExtractor, possibly as a Pipeline "
+                "step). For another list of (name, ...) tuples, such as the "
+                "estimators of a VotingClassifier, pass param='<its parameter name>'."
+            )
+
+        def restrict(model, subset):
+            if not path:
+                return model.select_modalities(subset)
+            step = model.get_params(deep=True)[path]
+            return model.set_params(**{path: step.select_modalities(subset)})
+
+        return step.get_modality_names(), restrict
+    params = estimator.get_params(deep=True)
+    if param not in params:
+        raise ValueError(f"{type(estimator).__name__} has no parameter {param!r}.")
+    names = _named_entries(params[param], param)
+
+    def restrict(model, subset):
+        value = model.get_params(deep=True)[param]
+        kept = [entry for entry in value if entry[0] in subset]
+        return model.set_params(**{param: tuple(kept) if isinstance(value, tuple) else kept})
+
+    return names, restrict
 
 
 def _subsets(names, subsets):
@@ -108,25 +91,6 @@ def _subsets(names, subsets):
     return out
 
 
-def _sibling_updates(estimator, param, names, kept_names):
-    """Per-modality siblings of ``param``: ``weights`` lists and dicts keyed by name."""
-    prefix = param.rsplit("__", 1)[0] + "__" if "__" in param else ""
-    params = estimator.get_params(deep=True)
-    updates = {}
-    positions = [names.index(n) for n in kept_names]
-    for key, value in params.items():
-        if key == param or not key.startswith(prefix) or "__" in key[len(prefix):]:
-            continue
-        if key[len(prefix):] == "weights" and value is not None and not isinstance(
-                value, (str, dict)) and np.ndim(value) == 1 and len(value) == len(names):
-            kept = [value[i] for i in positions]
-            updates[key] = np.asarray(kept) if isinstance(value, np.ndarray) else kept
-        elif (isinstance(value, dict) and value
-              and all(isinstance(k, str) for k in value) and set(value) <= set(names)):
-            updates[key] = {k: v for k, v in value.items() if k in kept_names}
-    return updates
-
-
 def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subsets="all",
                       param=None, n_bootstrap=1000, confidence=0.95, random_state=0,
                       n_jobs=None, params=None, bootstrap_groups=False,
@@ -143,21 +107,14 @@ def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subse
     Parameters
     ----------
     estimator : estimator
-        A model whose modalities are a list parameter:
-
-        - ``modalities=[(name, ImageModality | TabularModality), ...]``
-          (:class:`~skmultimodal.fusion.IntermediateFusionClassifier`,
-          :class:`~skmultimodal.fusion.CrossAttentionFusionClassifier`);
-        - ``estimators=[(name, estimator, columns), ...]``
-          (:class:`~skmultimodal.fusion.LateFusionClassifier`; also works for
-          scikit-learn's voting and stacking ensembles);
-        - ``image_columns`` (a list of columns or a dict) of study 3's
-          :class:`~skmultimodal.fusion.DeepFeatureExtractor`, at any depth of
-          a Pipeline;
-        - any other parameter named by ``param``.
-
-        Siblings that are per modality are restricted too: a ``weights``
-        list with one weight per modality, and dicts keyed by modality names.
+        A multimodal estimator (:class:`~skmultimodal.fusion.IntermediateFusionClassifier`,
+        :class:`~skmultimodal.fusion.CrossAttentionFusionClassifier`,
+        :class:`~skmultimodal.fusion.LateFusionClassifier`,
+        :class:`~skmultimodal.DeepFeatureExtractor`: anything implementing
+        :class:`~skmultimodal.modalities.MultimodalMixin`), or a Pipeline
+        holding one (the last such step). Each subset is its
+        ``select_modalities(subset)``: its ``modalities`` restricted, with
+        what else is per modality (the voting weights of late fusion).
     X : DataFrame of shape (n_samples, n_columns)
     y : array-like of shape (n_samples,)
     groups : array-like of shape (n_samples,), default=None
@@ -172,9 +129,11 @@ def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subse
         first; "single": the full model and each modality alone;
         "leave_one_out": the full model and each subset missing one modality.
     param : str, default=None
-        Parameter holding the modalities, e.g. ``"clf__modalities"`` for a
-        Pipeline step; None finds the shallowest parameter named
-        ``modalities``, else ``image_columns``, else ``estimators``.
+        For estimators that are not multimodal: the parameter holding a list
+        of ``(name, ...)`` tuples to restrict, e.g. ``"estimators"`` of
+        scikit-learn's :class:`~sklearn.ensemble.VotingClassifier` (at any
+        depth: ``"clf__estimators"``). Parameters that are per entry (its
+        ``weights``) are not restricted with it.
     n_bootstrap, confidence, random_state, n_jobs, params, bootstrap_groups, \
 return_estimators, error_score, plot_dir, verbose
         As in :func:`evaluate`.
@@ -197,24 +156,14 @@ return_estimators, error_score, plot_dir, verbose
     >>> model = VotingClassifier([("a", LogisticRegression()),
     ...                           ("b", LogisticRegression(C=0.1))], voting="soft")
     >>> report = modality_ablation(model, X.drop(columns="image"), y, cv=3,
-    ...                            scoring="roc_auc", n_bootstrap=0)
+    ...                            scoring="roc_auc", n_bootstrap=0, param="estimators")
     >>> report.summary["modalities"].tolist()
     ['a+b', 'a', 'b']
     """
-    param = _find_param(estimator, param)
-    value = estimator.get_params(deep=True)[param]
-    names = [n for n, _ in _entries(value, param)]
+    names, restrict = _restrictor(estimator, param)
     chosen = _subsets(names, subsets)
-
-    models = {}
-    for subset in chosen:
-        model = clone(estimator)
-        current = model.get_params(deep=True)[param]
-        kept = [(n, e) for n, e in _entries(current, param) if n in subset]
-        updates = _sibling_updates(model, param, names, list(subset))
-        updates[param] = _rebuild(current, kept)
-        model.set_params(**updates)
-        models[_SEPARATOR.join(subset)] = model
+    models = {_SEPARATOR.join(subset): restrict(clone(estimator), list(subset))
+              for subset in chosen}
 
     report = evaluate(
         models, X, y, groups=groups, cv=cv, scoring=scoring, n_bootstrap=n_bootstrap,

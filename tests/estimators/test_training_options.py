@@ -90,7 +90,7 @@ def test_bf16_on_cpu_is_close_to_fp32(data, name):
     # autocast really ran: bf16 rounding changes the probabilities a little
     assert not np.array_equal(p16, p32)
     assert isinstance(clf.net_, NetClassifier) and clf.net_.precision == "bf16"
-    assert clf.net_.predict_proba(clf._dataset(X)).dtype == np.float32
+    assert clf.net_.predict_proba(clf.make_dataset(X)).dtype == np.float32
 
 
 def test_bf16_forward_runs_in_bfloat16(data):

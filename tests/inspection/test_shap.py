@@ -177,7 +177,7 @@ def test_base_values_hold_the_rows_other_modalities(two_tables):
 def test_fixed_inputs_model_reproduces_predict_proba(two_tables):
     clf, X, _ = two_tables
     rows = X.iloc[:4]
-    dataset = clf._dataset(rows)
+    dataset = clf.make_dataset(rows)
     module = clf.net_.module_
     wrapper = _FixedInputsModel(module, "clin").eval()
     proba = clf.predict_proba(rows)
