@@ -1,4 +1,4 @@
-"""Study 3: DeepFeatureExtractor and make_stacking_ensemble."""
+"""Study 3: make_stacking_ensemble (DeepFeatureExtractor is tested in tests/estimators)."""
 
 import pickle
 
@@ -10,14 +10,18 @@ from sklearn.model_selection import cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 
-from skmultimodal import ImageClassifier
-from skmultimodal.fusion import DeepFeatureExtractor, make_stacking_ensemble
+from skmultimodal import DeepFeatureExtractor, ImageModality
+from skmultimodal.fusion import make_stacking_ensemble
 
-from . import IMAGE_SIZE, make_data, with_two_images
+from . import image_modality, make_data, with_two_images
 
-ENCODER = {"max_epochs": 2, "lr": 1e-2, "batch_size": 32}
-COMMON = dict(backbone="simple_cnn", image_size=IMAGE_SIZE, channels=1,
-              encoder_params=ENCODER, device="cpu", random_state=0)
+COMMON = dict(max_epochs=2, lr=1e-2, batch_size=32, device="cpu", random_state=0)
+
+
+def modalities():
+    """Two tiny attention CNNs (fresh objects: set_params changes them in place)."""
+    return [("us", image_modality("us_path", attention="eca")),
+            ("mammo", image_modality("mammo_path", attention="cbam"))]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,7 @@ def data():
 @pytest.fixture(scope="module")
 def pipeline(data):
     X, y = data
-    pipe = make_stacking_ensemble({"us": "us_path", "mammo": "mammo_path"}, cv=3, **COMMON)
+    pipe = make_stacking_ensemble(modalities(), cv=3, **COMMON)
     return pipe.fit(X, y)
 
 
@@ -51,57 +55,54 @@ def test_fit_predict_two_image_columns(data, pipeline):
     features = pipeline.named_steps["features"]
     names = features.get_feature_names_out()
     assert names[0] == "us_0" and names[-1] == "mammo_127" and len(names) == 256
+    assert isinstance(features, DeepFeatureExtractor)
     assert list(features.encoders_) == ["us", "mammo"]
     assert features.encoders_["mammo"].column == "mammo_path"
+    assert features.encoders_["us"].attention == "eca"
+    assert features.encoders_["mammo"].attention == "cbam"
+    assert features.encoders_["us"].n_iter_ == COMMON["max_epochs"]
     assert pipeline.named_steps["stacking"].n_features_in_ == 256
     assert list(pipeline.feature_names_in_) == list(X.columns)
     restored = pickle.loads(pickle.dumps(pipeline))
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
 
 
-def test_extractor_is_deterministic_and_supervised(data):
-    X, y = data
-    a = DeepFeatureExtractor({"us": "us_path"}, **COMMON).fit(X, y)
-    b = DeepFeatureExtractor({"us": "us_path"}, **COMMON).fit(X, y)
-    np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    assert a.transform(X).dtype == np.float32
-    assert isinstance(a.encoders_["us"], ImageClassifier)
-    assert a.encoders_["us"].n_iter_ == ENCODER["max_epochs"]
-    with pytest.raises(ValueError, match="requires y"):
-        DeepFeatureExtractor({"us": "us_path"}, **COMMON).fit(X, None)
-
-
-def test_attention_per_column(data):
-    X, y = data
-    ext = DeepFeatureExtractor(
-        {"us": "us_path", "mammo": "mammo_path"}, backbone="resnet18",
-        attention={"us": "eca", "mammo": "cbam"}, image_size=8, channels=1,
-        encoder_params={"max_epochs": 1}, device="cpu", random_state=0,
-    ).fit(X.iloc[:20], y[:20])
-    assert ext.encoders_["us"].attention == "eca"
-    assert ext.encoders_["mammo"].attention == "cbam"
-    assert ext.transform(X.iloc[:3]).shape == (3, 1024)
-
-
-def test_extractor_errors(data):
-    X, y = data
-    with pytest.raises(ValueError, match="unknown image columns"):
-        DeepFeatureExtractor({"us": "us_path"}, attention={"mammo": "cbam"}).fit(X, y)
-    with pytest.raises(ValueError, match="encoder_params must not set"):
-        DeepFeatureExtractor({"us": "us_path"}, encoder_params={"column": "x"}).fit(X, y)
-    with pytest.raises(TypeError, match="DataFrame"):
-        DeepFeatureExtractor({"us": "us_path"}, **COMMON).fit(X.to_numpy(), y)
-    with pytest.raises(KeyError, match="available columns"):
-        DeepFeatureExtractor({"us": "nope"}, **COMMON).fit(X, y)
-    with pytest.raises(ValueError, match="duplicate"):
-        DeepFeatureExtractor([("a", "us_path"), ("a", "mammo_path")], **COMMON).fit(X, y)
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_outer_cross_validation(data):
     X, y = data
-    pipe = make_stacking_ensemble(["us_path"], cv=2, **{**COMMON, "encoder_params": {
-        "max_epochs": 1}})
+    pipe = make_stacking_ensemble([("us", image_modality("us_path"))], cv=2,
+                                  **{**COMMON, "max_epochs": 1})
     assert isinstance(pipe, Pipeline)
     scores = cross_val_score(pipe, X, y, cv=2)
     assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_parameters_reach_the_extractor():
+    mods = modalities()
+    pipe = make_stacking_ensemble(mods, max_epochs=3, batch_size=8, lr=0.1, cv=4,
+                                  device="cpu", random_state=7)
+    features = pipe.named_steps["features"]
+    assert features.modalities is mods
+    assert (features.max_epochs, features.batch_size, features.lr) == (3, 8, 0.1)
+    assert (features.device, features.random_state) == ("cpu", 7)
+    assert pipe.named_steps["stacking"].cv == 4
+    # further parameters of the CNNs go through the pipeline
+    pipe.set_params(features__us__image_size=8, features__early_stopping=True,
+                    features__mammo__attention=None)
+    assert features.modalities[0][1].image_size == 8
+    assert features.modalities[1][1].attention is None
+    assert features.early_stopping is True
+    assert pipe.get_params()["features__us__attention"] == "eca"
+
+
+def test_random_state_instance_and_final_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    final = LogisticRegression()
+    us = ImageModality("us_path")
+    pipe = make_stacking_ensemble([("us", us)], final_estimator=final,
+                                  random_state=np.random.RandomState(0))
+    features = pipe.named_steps["features"]
+    assert isinstance(features.random_state, int)
+    assert features.modalities == [("us", us)]
+    assert pipe.named_steps["stacking"].final_estimator is final

@@ -398,10 +398,10 @@ def test_stacking_ensemble_explains_the_cnn_of_a_column(data):
 
     X, y, X_test, _ = data
     X2 = X.assign(mammo=[im[:, ::-1] for im in X["image"]])
+    cnn = dict(backbone="simple_cnn", image_size=SIZE, channels=1, backbone_params=SMALL_CNN)
     pipe = make_stacking_ensemble(
-        {"us": "image", "mammo": "mammo"}, backbone="simple_cnn", image_size=SIZE,
-        channels=1, cv=2, device="cpu", random_state=0,
-        encoder_params={"max_epochs": 1, "batch_size": 32, "backbone_params": SMALL_CNN},
+        [("us", ImageModality("image", **cnn)), ("mammo", ImageModality("mammo", **cnn))],
+        max_epochs=1, batch_size=32, cv=2, device="cpu", random_state=0,
     ).fit(X2.iloc[:64], y[:64])
     rows = X2.iloc[:4]
     result = grad_cam(pipe, rows, modality="mammo", target=1)

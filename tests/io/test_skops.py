@@ -33,8 +33,9 @@ IMAGE = dict(backbone="simple_cnn", image_size=16)
 TRANSFORMER_PARAMS = {
     "ImageEmbedder": dict(column="image", **IMAGE, random_state=0, device="cpu"),
     "DeepFeatureExtractor": dict(
-        image_columns={"a": "image", "b": "image2"}, **IMAGE,
-        encoder_params={"max_epochs": 1}, random_state=0, device="cpu"),
+        modalities=[("a", ImageModality("image", **IMAGE)),
+                    ("b", ImageModality("image2", **IMAGE))],
+        max_epochs=1, random_state=0, device="cpu"),
 }
 
 # scikit-learn types of the stacking pipeline that skops (0.16) does not trust
@@ -50,9 +51,9 @@ STACKING_TRUSTED = [
 
 def _instance(name):
     if name == "make_stacking_ensemble":
-        return make_stacking_ensemble({"a": "image", "b": "image2"}, **IMAGE, cv=2,
-                                      encoder_params={"max_epochs": 1},
-                                      random_state=0, device="cpu")
+        return make_stacking_ensemble(
+            [("a", ImageModality("image", **IMAGE)), ("b", ImageModality("image2", **IMAGE))],
+            max_epochs=1, cv=2, random_state=0, device="cpu")
     estimators = dict(all_estimators())
     params = {**MULTIMODAL_PARAMS, **TRANSFORMER_PARAMS}[name]
     return clone(estimators[name](**params))
@@ -322,7 +323,7 @@ def test_local_pretrained_weights_are_not_read_again(data, tmp_path):
     weights.unlink()
     loaded = load(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
-    assert loaded.net_.module__weights == str(weights)
+    assert loaded.net_.module__encoder["weights"] == str(weights)
 
 
 def test_load_leaves_the_global_rng_alone(data, tmp_path):

@@ -4,13 +4,13 @@ import pytest
 
 from skmultimodal import (
     CrossAttentionFusionClassifier,
+    DeepFeatureExtractor,
     ImageClassifier,
     ImageEmbedder,
     ImageModality,
     IntermediateFusionClassifier,
     TabularMLPClassifier,
 )
-from skmultimodal.fusion import DeepFeatureExtractor
 from skmultimodal.utils._docstrings import SHARED_PARAMS, Substitution
 
 NETWORK = ["recalibrate_bn", "precision", "compile", "accelerator"]
@@ -21,7 +21,7 @@ USES = {
     IntermediateFusionClassifier: IMAGE_NETWORK,
     CrossAttentionFusionClassifier: IMAGE_NETWORK,
     ImageEmbedder: ["intensity_range"],
-    DeepFeatureExtractor: ["intensity_range"],
+    DeepFeatureExtractor: ["num_workers", "precision"],
     ImageModality: ["intensity_range"],
 }
 
