@@ -40,11 +40,11 @@ INIT_PARAMS = {
         embed_dim=16, n_heads=2, n_layers=1, n_tokens=2, max_epochs=20, lr=1e-2,
         random_state=0, device="cpu",
     ),
-    "LateFusionClassifier": dict(estimators=[("tab", LogisticRegression(), None)]),
+    "LateFusionClassifier": dict(modalities=[("tab", LogisticRegression(), None)]),
     "DeepFeatureExtractor": dict(
-        image_columns=None, backbone="simple_cnn", image_size=8,
-        intensity_range=_CHECK_RANGE, encoder_params=dict(max_epochs=3, lr=1e-2), random_state=0,
-        device="cpu",
+        modalities=[("image", ImageModality(None, backbone="simple_cnn", image_size=8,
+                                            intensity_range=_CHECK_RANGE))],
+        max_epochs=3, lr=1e-2, random_state=0, device="cpu",
     ),
 }
 
@@ -84,7 +84,7 @@ MULTIMODAL_PARAMS = {
     "CrossAttentionFusionClassifier": dict(
         modalities=_modalities(), embed_dim=8, n_heads=2, n_layers=1, n_tokens=2,
         max_epochs=2, random_state=0, device="cpu"),
-    "LateFusionClassifier": dict(estimators=[
+    "LateFusionClassifier": dict(modalities=[
         ("img", ImageClassifier("image", backbone="simple_cnn", image_size=16,
                                 max_epochs=2, random_state=0, device="cpu"), ["image"]),
         ("tab", LogisticRegression(), _TAB)]),
@@ -95,9 +95,9 @@ MULTIMODAL_PARAMS = {
 TRANSFORMER_PARAMS = {
     "ImageEmbedder": dict(column="image", backbone="simple_cnn", image_size=16,
                           random_state=0, device="cpu"),
-    "DeepFeatureExtractor": dict(image_columns="image", backbone="simple_cnn",
-                                 image_size=16, encoder_params=dict(max_epochs=2),
-                                 random_state=0, device="cpu"),
+    "DeepFeatureExtractor": dict(
+        modalities=[("image", ImageModality("image", backbone="simple_cnn", image_size=16))],
+        max_epochs=2, random_state=0, device="cpu"),
 }
 
 

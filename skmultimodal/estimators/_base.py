@@ -164,8 +164,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     - ``_make_sources(prepared, train, raw_images=False)``: dict of data sources;
     - ``_module_spec(n_classes)``: ``(module_class, module_kwargs)``.
 
-    :meth:`make_dataset` is the hook through which inspection (Grad-CAM,
-    SHAP, attention maps) reads what the network reads.
+    :meth:`get_input_modalities` and :meth:`make_dataset` are the hooks
+    through which inspection (Grad-CAM, SHAP, attention maps) reads what the
+    network reads; the network's ``image_backbone(name)`` gives the backbone
+    of an image input.
 
     Common parameters (set by subclasses' ``__init__``): ``max_epochs``,
     ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
@@ -193,10 +195,6 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------
-    def _encode_targets(self, y, n_rows):
-        self.classes_, y_enc = encode_labels(y, n_rows, type(self).__name__)
-        return y_enc
-
     def _criterion_weight(self, y_enc):
         if self.class_weight is None:
             return None
@@ -230,17 +228,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         check_precision(getattr(self, "precision", None), device)
         return device
 
-    def _image_caches(self, sources):
-        """One empty cache per image source when ``cache_images``, else {}."""
+    def _cached(self, sources, caches):
+        """``sources`` reading through ``caches`` (one per image source, created in
+        ``caches`` on first use) when ``cache_images``; else ``sources``."""
         if not getattr(self, "cache_images", False):
-            return {}
-        return {name: ImageCache() for name, src in sources.items()
-                if isinstance(src, ImageSource)}
-
-    @staticmethod
-    def _cached(sources, caches):
-        return {name: src.with_cache(caches[name]) if name in caches else src
-                for name, src in sources.items()}
+            return sources
+        return {name: src.with_cache(caches.setdefault(name, ImageCache()))
+                if isinstance(src, ImageSource) else src for name, src in sources.items()}
 
     def _split_validation(self, train_ds, eval_sources, y_enc, seed):
         splitter = StratifiedShuffleSplit(
@@ -359,14 +353,14 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self._check_common_params()
         X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight)
         prepared = self._prepare_X(X, reset=True)
-        y_enc = self._encode_targets(y, prepared.n_rows)
+        self.classes_, y_enc = encode_labels(y, prepared.n_rows, type(self).__name__)
         self.device_ = self._resolve_device()
         seed = resolve_seed(self.random_state)
         with torch_seed(seed, self.device_):
             self._fit_preprocessing(prepared)
             sources = self._make_sources(prepared, train=True)
             # image caches live for this fit only (never in clones or pickles)
-            caches = self._image_caches(sources)
+            caches = {}
             dataset = MultimodalDataset(
                 self._cached(sources, caches), y_enc, self._with_presence,
                 sample_weight=sample_weight,
@@ -387,6 +381,24 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     cache.clear()
         self.n_iter_ = len(self.net_.history)
         return self
+
+    def get_input_modalities(self):
+        """The fitted modalities the network reads, by input name.
+
+        The names are those of the network's inputs and of the sources of
+        :meth:`make_dataset`: ``{"image": ImageModality}`` for the image
+        classifier, ``{"tabular": TabularModality}`` for the tabular one,
+        the named ``modalities_`` of the fusion classifiers.
+
+        Returns
+        -------
+        modalities : dict of str to ImageModality or TabularModality
+        """
+        check_is_fitted(self, "net_")
+        return self._input_modalities()
+
+    def _input_modalities(self):  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def make_dataset(self, X, *, raw_images=False):
         """The torch dataset the fitted network reads for the rows X.

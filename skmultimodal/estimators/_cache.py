@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data import ImageTransform
 from ..data._io import is_path
-from ..utils._torch import autocast, check_precision
+from ..utils._torch import autocast, check_precision, eval_mode
 
 #: Sub-folder of the ``memory`` folder holding the embeddings.
 CACHE_FOLDER = "skmultimodal_embeddings"
@@ -412,20 +412,16 @@ def encode_source(backbone, source, *, output="pooled", store=None, batch_size=6
 
             loader = tqdm(loader, desc="embedding", unit="batch")
         done = 0
-        was_training = backbone.training
-        backbone.eval()  # batch norms use their running statistics, untouched
-        try:
-            with torch.inference_mode():
-                for batch in loader:
-                    for arr in _encode(backbone, batch, output, precision, channels_last):
-                        key = keys[first_rows[done]]
-                        if writer is not None:
-                            writer.save(key, arr)
-                        for r in groups[key]:
-                            results[r] = arr
-                        done += 1
-        finally:
-            backbone.train(was_training)
+        # batch norms use their running statistics, left untouched
+        with eval_mode(backbone), torch.inference_mode():
+            for batch in loader:
+                for arr in _encode(backbone, batch, output, precision, channels_last):
+                    key = keys[first_rows[done]]
+                    if writer is not None:
+                        writer.save(key, arr)
+                    for r in groups[key]:
+                        results[r] = arr
+                    done += 1
         return len(first_rows)
 
     n_computed = compute(todo)

@@ -161,6 +161,9 @@ class ImageClassifier(BaseNetClassifier):
         cells, labels = image_cells(self, X, self.column, reset)
         return PreparedInput({"image": cells}, len(cells), labels, fitting=reset)
 
+    def _input_modalities(self):
+        return {"image": self.modality_}
+
     def _make_sources(self, prepared, train, raw_images=False):
         return {"image": self.modality_.make_source(prepared.data["image"], prepared.labels,
                                                     train=train)}

@@ -133,6 +133,9 @@ class TabularMLPClassifier(BaseNetClassifier):
             dropout=self.dropout, batch_norm=self.batch_norm, activation=self.activation,
         ).fit(prepared.data["tabular"])
 
+    def _input_modalities(self):
+        return {"tabular": self.modality_}
+
     def _make_sources(self, prepared, train, raw_images=False):
         return {"tabular": ArraySource(self.modality_.transform(prepared.data["tabular"]))}
 

@@ -199,6 +199,9 @@ class BaseFusionClassifier(MultimodalMixin, _BaseComposition, BaseNetClassifier)
                 else list(modality.columns_)
                 for name, modality in self.modalities_.items()}
 
+    def _input_modalities(self):
+        return dict(self.modalities_)
+
     def _required_columns(self, modalities):
         """Columns X must hold for ``modalities`` (fitted or not)."""
         columns = []

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from ..nn._fusion import POOLINGS, CrossAttentionFusionNet
 from ..utils._constraints import MEMORY, NON_NEGATIVE_INT, POSITIVE_INT, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
-from ..utils._torch import resolve_num_workers
+from ..utils._torch import eval_mode, resolve_num_workers
 from ._base import BaseFusionClassifier
 
 
@@ -226,23 +226,18 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
         check_is_fitted(self, "net_")
         dataset = self.make_dataset(X)
         module = self.net_.module_
-        was_training = module.training
-        module.eval()
         loader = DataLoader(dataset, batch_size=int(self.batch_size), shuffle=False,
                             num_workers=resolve_num_workers(self.num_workers, self.device_),
                             generator=torch.Generator())  # leaves torch's global RNG alone
         collected, grids = None, {}
-        try:
-            with torch.no_grad():
-                for xb, _ in loader:
-                    _, weights, grids = module.forward_attention(**to_device(xb, self.device_))
-                    if collected is None:
-                        collected = {d: [[] for _ in ws] for d, ws in weights.items()}
-                    for d, ws in weights.items():
-                        for layer, w in enumerate(ws):
-                            collected[d][layer].append(w.float().cpu().numpy())
-        finally:
-            module.train(was_training)
+        with eval_mode(module), torch.no_grad():
+            for xb, _ in loader:
+                _, weights, grids = module.forward_attention(**to_device(xb, self.device_))
+                if collected is None:
+                    collected = {d: [[] for _ in ws] for d, ws in weights.items()}
+                for d, ws in weights.items():
+                    for layer, w in enumerate(ws):
+                        collected[d][layer].append(w.float().cpu().numpy())
         directions = module.directions()
         if collected is None:  # no rows
             collected = {d: [[] for _ in module.layers] for d in directions}

@@ -21,6 +21,7 @@ from skorch.utils import to_device
 from torch import nn
 
 from ..utils._messages import shown
+from ..utils._torch import eval_mode
 from ._flat import FLAT_RTOL, MIN_GRID, is_flat
 from ._image_inputs import check_targets, image_branch, resize_map, target_columns
 
@@ -367,7 +368,6 @@ def _run_cam(cam_class, branch, columns, batch_size, target_layer):
     module = branch.module
     device = branch.estimator.device_
     wrapper = _ImageInput(module, branch.key)
-    was_training = module.training
     grads = {p: p.grad for p in module.parameters()}
     n = len(branch)
     heatmaps = [None] * n
@@ -376,8 +376,7 @@ def _run_cam(cam_class, branch, columns, batch_size, target_layer):
     cam = None
     name = None
     try:
-        module.eval()
-        with torch.enable_grad():
+        with eval_mode(module), torch.enable_grad():
             for positions, inputs in branch.batches(batch_size):
                 inputs = to_device(inputs, device)
                 # The image requires gradients, so they reach the feature map
@@ -404,7 +403,6 @@ def _run_cam(cam_class, branch, columns, batch_size, target_layer):
         wrapper.others = {}
         if cam is not None:
             cam.activations_and_grads.release()
-        module.train(was_training)
         for p, g in grads.items():
             p.grad = g
     return explained, heatmaps, name, grids

@@ -85,10 +85,7 @@ class ImageBranch:
     @property
     def backbone(self):
         """The image backbone (a :class:`~skmultimodal.nn.SimpleCNN` or ResNet)."""
-        module = self.module
-        if isinstance(self.estimator, ImageClassifier):
-            return module.encoder
-        return module.encoders[self.key].net
+        return self.module.image_backbone(self.key)
 
     @property
     def feature_layer(self):
@@ -159,7 +156,14 @@ def _choose_modality(modality, images, owner):
 def _network_branch(estimator, X, modality):
     check_is_fitted(estimator, "net_")
     name = type(estimator).__name__
-    if isinstance(estimator, ImageClassifier):
+    modalities = estimator.get_input_modalities()
+    images = [n for n, m in modalities.items() if isinstance(m, ImageModality)]
+    if not images:
+        raise ValueError(
+            f"{name} has no image modality (modalities: {list(modalities)}); there is "
+            "no image to explain."
+        )
+    if isinstance(estimator, ImageClassifier):  # its one image input is also its column
         own = estimator.column if isinstance(estimator.column, str) else "image"
         available = {"image", own}
         if modality is not None and modality not in available:
@@ -168,17 +172,8 @@ def _network_branch(estimator, X, modality):
                 f"image input; available: {sorted(available)}."
             )
         key, label = "image", own
-    elif isinstance(estimator, BaseFusionClassifier):
-        images = [n for n, m in estimator.modalities_.items() if isinstance(m, ImageModality)]
-        if not images:
-            raise ValueError(
-                f"{name} has no image modality (modalities: "
-                f"{list(estimator.modalities_)}); there is no image to explain."
-            )
-        modality = _choose_modality(modality, images, name)
-        key, label = modality, modality
     else:
-        raise ValueError(f"{name} has no image modality; there is no image to explain.")
+        key = label = _choose_modality(modality, images, name)
     # the images themselves, also where a cache (memory=) holds embeddings
     dataset = estimator.make_dataset(X, raw_images=True)
     source = dataset.sources[key]

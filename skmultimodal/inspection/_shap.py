@@ -27,6 +27,7 @@ from ..fusion._base import BaseFusionClassifier
 from ..modalities import TabularModality
 from ..modalities._image import check_column_present
 from ..modalities._multimodal import final_step
+from ..utils._torch import eval_mode
 
 __all__ = ["shap_values"]
 
@@ -145,14 +146,7 @@ class _FixedInputsModel(nn.Module):
 
 def _tabular_modality(model, modality):
     """Name of the explained input of the network and its fitted TabularModality."""
-    if isinstance(model, TabularMLPClassifier):
-        if modality not in (None, "tabular"):
-            raise ValueError(
-                f"Unknown modality {modality!r}: TabularMLPClassifier has the single "
-                "modality 'tabular'."
-            )
-        return "tabular", model.modality_
-    specs = model.modalities_
+    specs = model.get_input_modalities()
     tabular = [n for n, m in specs.items() if isinstance(m, TabularModality)]
     if modality is None:
         if len(tabular) == 1:
@@ -232,7 +226,6 @@ def _gradient_explanation(model, X, background, modality, n_background, n_sample
     bg = _background(model, name, background, array, present, n_background, rng)
     device = model.device_
     module = model.net_.module_
-    was_training = module.training
     wrapper = _FixedInputsModel(module, name)
     bg = bg.to(device)
     n, n_features = array.shape
@@ -242,19 +235,19 @@ def _gradient_explanation(model, X, background, modality, n_background, n_sample
     seeds = rng.randint(np.iinfo(np.int32).max, size=max(n, 1))
     state = np.random.get_state()  # shap seeds numpy's global generator
     try:
-        wrapper.eval()
-        for i in range(n):
-            wrapper.fixed = _fixed_inputs(dataset, i, name, device)
-            with torch.no_grad():
-                base[i] = wrapper(bg).mean(dim=0).double().cpu().numpy()
-            if i == 0:
-                explainer = shap.GradientExplainer(wrapper, bg, batch_size=batch_size)
-            row = array[i:i + 1].to(device)
-            phi = explainer.shap_values(row, nsamples=n_samples, rseed=int(seeds[i]))
-            values[i] = np.asarray(phi, dtype=np.float64).reshape(n_features, n_classes)
+        with eval_mode(module):
+            wrapper.eval()  # the wrapper's own flag (shap reads it); module restored after
+            for i in range(n):
+                wrapper.fixed = _fixed_inputs(dataset, i, name, device)
+                with torch.no_grad():
+                    base[i] = wrapper(bg).mean(dim=0).double().cpu().numpy()
+                if i == 0:
+                    explainer = shap.GradientExplainer(wrapper, bg, batch_size=batch_size)
+                row = array[i:i + 1].to(device)
+                phi = explainer.shap_values(row, nsamples=n_samples, rseed=int(seeds[i]))
+                values[i] = np.asarray(phi, dtype=np.float64).reshape(n_features, n_classes)
     finally:
         np.random.set_state(state)
-        module.train(was_training)
     return shap.Explanation(
         values, base_values=base, data=array.numpy().astype(np.float64),
         feature_names=_readable_names(tab.get_feature_names_out()),

@@ -162,10 +162,11 @@ def _without_pretrained(net):
     """
     params = net.get_params()
     saved = {}
-    if params.get("module__weights") is not None:
-        saved["module__weights"] = params["module__weights"]
-        net.set_params(module__weights=None)
-    specs = params.get("module__modalities")
+    encoder = params.get("module__encoder")  # the image classifier's encoder spec
+    if encoder and encoder.get("weights") is not None:
+        saved["module__encoder"] = encoder
+        net.set_params(module__encoder=dict(encoder, weights=None))
+    specs = params.get("module__modalities")  # the fusion networks' specs
     if specs and any(s.get("weights") is not None for s in specs):
         saved["module__modalities"] = specs
         net.set_params(module__modalities=[dict(s, weights=None) for s in specs])

@@ -49,7 +49,7 @@ class MultimodalMixin:
     """
 
     def get_modality_names(self):
-        """Names of the modalities, in order.
+        """Return the names of the modalities, in order.
 
         Returns
         -------
@@ -91,7 +91,7 @@ class MultimodalMixin:
         return clone(self).set_params(**self._modality_subset_params(names))
 
     def get_modality_columns(self):
-        """Columns of X each modality read in ``fit``.
+        """Return the columns of X each modality read in ``fit``.
 
         Returns
         -------

@@ -167,6 +167,13 @@ class _FusionNetBase(nn.Module):
             {spec["name"]: ModalityEncoder(spec) for spec in modalities}
         )
 
+    def image_backbone(self, name):
+        """The backbone of the image modality ``name``."""
+        encoder = self.encoders[name]
+        if encoder.kind != "image":
+            raise KeyError(f"Modality {name!r} is {encoder.kind}, not an image.")
+        return encoder.net
+
     def _presence(self, inputs):
         """Bool tensor (N, n_modalities); modality dropout applied in training."""
         first = inputs[self.names[0]]

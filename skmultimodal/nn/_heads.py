@@ -38,6 +38,12 @@ class ImageClassifierModule(nn.Module):
         """Set the training mode; a frozen backbone stays in evaluation mode."""
         return train_keeping_frozen(self, mode, self.encoder if self.freeze_backbone else None)
 
+    def image_backbone(self, name="image"):
+        """The backbone of the image input ``name`` (the only one: ``"image"``)."""
+        if name != "image":
+            raise KeyError(f"ImageClassifierModule has one image input, 'image'; got {name!r}.")
+        return self.encoder
+
     def forward(self, image):
         """Return the class logits ``(N, n_classes)`` of a batch of images."""
         return self.head(self.encoder(image))

@@ -229,3 +229,18 @@ def check_accelerator(accelerator, device, precision):
             f"mixed precision on it instead: Accelerator(mixed_precision={precision!r})."
         )
     return accelerator
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Evaluation mode inside the block, the module's former mode after it.
+
+    Batch norms use their running statistics and dropout is off; a module
+    that was training trains again after the block, also after an error.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)

@@ -18,7 +18,7 @@ from skmultimodal import (
     TabularModality,
 )
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.fusion import DeepFeatureExtractor
+from skmultimodal.estimators import DeepFeatureExtractor
 
 TAB = ["tab_0", "tab_1", "tab_2", "tab_3"]
 N = 40
@@ -142,9 +142,9 @@ def test_late_fusion_refuses_an_estimator_without_sample_weight(data):
 
 def test_deep_feature_extractor_weights_its_cnns(data):
     X, y = data
-    ext = DeepFeatureExtractor("image", backbone="simple_cnn", image_size=16,
-                               encoder_params=dict(max_epochs=2), random_state=0,
-                               device="cpu")
+    ext = DeepFeatureExtractor(
+        [("image", ImageModality("image", backbone="simple_cnn", image_size=16))],
+        max_epochs=2, random_state=0, device="cpu")
     weight = np.where(np.arange(N) % 4 == 0, 0.0, 1.0)
     weighted = clone(ext).fit(X, y, sample_weight=weight).transform(X)
     removed = clone(ext).fit(X[weight > 0], y[weight > 0]).transform(X)

@@ -49,7 +49,7 @@ def test_xgboost_on_ehr_and_cnn_on_images(data, voting):
     X, y = data
     clf = LateFusionClassifier(
         [("ehr", _xgb(), TAB), ("img", _image(), ["image"])], voting=voting,
-        weights=[2, 1] if voting == "weighted" else None, cv=3, random_state=0,
+        voting_weights=[2, 1] if voting == "weighted" else None, cv=3, random_state=0,
     ).fit(X, y)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2) and np.isfinite(proba).all()
@@ -74,7 +74,7 @@ def test_soft_voting_averages_present_modalities(data):
     ehr, img = LogisticRegression(), DecisionTreeClassifier(max_depth=2, random_state=0)
     X = X.assign(brightness=[np.nan if im is None else im.mean() for im in X["image"]])
     clf = LateFusionClassifier([("ehr", ehr, TAB), ("img", img, ["brightness"])],
-                               weights=[3, 1]).fit(X, y)
+                               voting_weights=[3, 1]).fit(X, y)
     proba = clf.predict_proba(X)
     ehr_missing = X[TAB].isna().all(axis=1).to_numpy()
     img_missing = X["image"].isna().to_numpy()
@@ -107,10 +107,10 @@ def test_nested_params_and_grid_search():
     params = clf.get_params()
     assert params["ehr__max_depth"] == 2 and "lr__C" in params
     clf.set_params(ehr__max_depth=3, voting="stacking", cv=3)
-    assert clf.estimators[0][1].max_depth == 3 and clf.estimators[0][2] == TAB
+    assert clf.modalities[0][1].max_depth == 3 and clf.modalities[0][2] == TAB
     clf.set_params(lr=DecisionTreeClassifier())
-    assert isinstance(clf.estimators[1][1], DecisionTreeClassifier)
-    assert clf.estimators[1][2] == TAB[:4]
+    assert isinstance(clf.modalities[1][1], DecisionTreeClassifier)
+    assert clf.modalities[1][2] == TAB[:4]
     grid = GridSearchCV(clf, {"ehr__max_depth": [1, 2], "voting": ["soft", "stacking"]},
                         cv=2).fit(X, y)
     assert set(grid.best_params_) == {"ehr__max_depth", "voting"}
@@ -120,15 +120,15 @@ def test_validation_errors(data):
     X, y = data
     lr = LogisticRegression()
     cases = [
-        (dict(estimators=[("a", lr, TAB), ("a", lr, TAB)]), ValueError, "not unique"),
-        (dict(estimators=[("a__b", lr, TAB)]), ValueError, "__"),
-        (dict(estimators=[("cv", lr, TAB)]), ValueError, "conflict with constructor"),
-        (dict(estimators=[("a", lr)]), TypeError, "columns"),
-        (dict(estimators=[("a", LogisticRegression, TAB)]), TypeError, "instance"),
-        (dict(estimators=[("a", lr, TAB)], voting="hard"), ValueError, "voting"),
-        (dict(estimators=[("a", lr, TAB)], voting="weighted"), ValueError, "weights"),
-        (dict(estimators=[("a", lr, TAB)], weights=[1, 2]), ValueError, "weight"),
-        (dict(estimators=[("a", lr, ["nope"])]), KeyError, "available columns"),
+        (dict(modalities=[("a", lr, TAB), ("a", lr, TAB)]), ValueError, "not unique"),
+        (dict(modalities=[("a__b", lr, TAB)]), ValueError, "__"),
+        (dict(modalities=[("cv", lr, TAB)]), ValueError, "conflict with constructor"),
+        (dict(modalities=[("a", lr)]), TypeError, "columns"),
+        (dict(modalities=[("a", LogisticRegression, TAB)]), TypeError, "instance"),
+        (dict(modalities=[("a", lr, TAB)], voting="hard"), ValueError, "voting"),
+        (dict(modalities=[("a", lr, TAB)], voting="weighted"), ValueError, "voting_weights"),
+        (dict(modalities=[("a", lr, TAB)], voting_weights=[1, 2]), ValueError, "voting_weights"),
+        (dict(modalities=[("a", lr, ["nope"])]), KeyError, "available columns"),
     ]
     for params, error, match in cases:
         with pytest.raises(error, match=match):

@@ -2,14 +2,16 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skmultimodal.datasets import make_multimodal_classification
-from skmultimodal.modalities import TabularModality
+from skmultimodal.fusion import LateFusionClassifier
+from skmultimodal.modalities import MultimodalMixin, TabularModality
 from skmultimodal.model_selection import make_cv, modality_ablation
 
 # With n_informative=3 the class signal is spread over tab_0..tab_2 so that
@@ -18,16 +20,27 @@ CLINICAL = ["tab_1", "tab_3", "tab_4"]
 GENES = ["tab_0", "tab_2", "tab_5"]
 
 
-class UnionLogisticRegression(ClassifierMixin, BaseEstimator):
+class UnionLogisticRegression(MultimodalMixin, ClassifierMixin, BaseEstimator):
     """Stand-in fusion model: logistic regression on the union of its modalities.
 
-    ``scale`` optionally multiplies the columns of each named modality.
+    ``scale`` optionally multiplies the columns of each named modality: a
+    per-modality parameter that the protocol's ``_modality_subset_params``
+    restricts with the modalities.
     """
 
     def __init__(self, modalities, C=1.0, scale=None):
         self.modalities = modalities
         self.C = C
         self.scale = scale
+
+    def _modality_subset_params(self, names):
+        params = super()._modality_subset_params(names)
+        if self.scale is not None:
+            params["scale"] = {k: v for k, v in self.scale.items() if k in names}
+        return params
+
+    def _fitted_modality_columns(self):
+        return {name: list(m.columns) for name, m in self.modalities}
 
     def _block(self, X):
         blocks = []
@@ -46,29 +59,6 @@ class UnionLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.model_.predict(self._block(X))
-
-
-class WeightedLateFusion(ClassifierMixin, BaseEstimator):
-    """Stand-in late fusion: ``estimators=[(name, estimator, columns)]``."""
-
-    def __init__(self, estimators, weights=None):
-        self.estimators = estimators
-        self.weights = weights
-
-    def fit(self, X, y):
-        self.estimators_ = [clone(est).fit(X[cols], y) for _, est, cols in self.estimators]
-        self.classes_ = self.estimators_[0].classes_
-        return self
-
-    def predict_proba(self, X):
-        w = np.ones(len(self.estimators)) if self.weights is None else np.asarray(
-            self.weights, float)
-        probas = [est.predict_proba(X[cols]) for est, (_, _, cols)
-                  in zip(self.estimators_, self.estimators)]
-        return np.tensordot(w / w.sum(), np.stack(probas), axes=1)
-
-    def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 @pytest.fixture(scope="module")
@@ -129,25 +119,37 @@ def test_subset_choices(data):
         names("pairs")
 
 
-def test_late_fusion_triples_weights_and_per_modality_dicts(data):
+def test_late_fusion_voting_weights_and_per_modality_params(data):
     X, y, _ = data
-    late = WeightedLateFusion([("clinical", LogisticRegression(), CLINICAL),
-                               ("genes", LogisticRegression(C=0.5), GENES)],
-                              weights=[2.0, 1.0])
+    late = LateFusionClassifier([("clinical", LogisticRegression(), CLINICAL),
+                                 ("genes", LogisticRegression(C=0.5), GENES)],
+                                voting_weights=[2.0, 1.0])
     report = modality_ablation(late, X, y, cv=3, scoring=["roc_auc"], n_bootstrap=0,
                                return_estimators=True)
     assert report.models == ["clinical+genes", "clinical", "genes"]
     genes = report.estimators["genes"][0]
-    assert [name for name, _, _ in genes.estimators] == ["genes"]
-    assert genes.estimators[0][1].C == 0.5 and genes.weights == [1.0]
-    assert report.estimators["clinical+genes"][0].weights == [2.0, 1.0]
-    assert late.weights == [2.0, 1.0] and len(late.estimators) == 2  # left untouched
+    assert genes.get_modality_names() == ["genes"]
+    assert genes.modalities[0][1].C == 0.5 and genes.voting_weights == [1.0]
+    assert report.estimators["clinical+genes"][0].voting_weights == [2.0, 1.0]
+    assert late.voting_weights == [2.0, 1.0] and len(late.modalities) == 2  # untouched
 
     scaled = UnionLogisticRegression(_model().modalities, scale={"clinical": 2.0})
     report = modality_ablation(scaled, X, y, cv=2, scoring=["roc_auc"], n_bootstrap=0,
                                return_estimators=True)
     assert report.estimators["genes"][0].scale == {}
     assert report.estimators["clinical"][0].scale == {"clinical": 2.0}
+
+
+def test_other_lists_of_named_entries_with_param(data):
+    X, y, _ = data
+    voting = VotingClassifier([("a", LogisticRegression()), ("b", LogisticRegression(C=0.1))],
+                              voting="soft")
+    report = modality_ablation(voting, X[CLINICAL], y, cv=2, scoring="roc_auc",
+                               n_bootstrap=0, param="estimators", return_estimators=True)
+    assert report.models == ["a+b", "a", "b"]
+    assert [n for n, _ in report.estimators["b"][0].estimators] == ["b"]
+    with pytest.raises(ValueError, match="list of \\(name, ...\\) tuples"):
+        modality_ablation(LogisticRegression(), X, y, param="C")
 
 
 def test_nested_param_and_errors(data):
@@ -157,21 +159,13 @@ def test_nested_param_and_errors(data):
                                subsets="single", return_estimators=True)
     assert report.models == ["clinical+genes", "clinical", "genes"]
     assert [n for n, _ in report.estimators["genes"][0]["clf"].modalities] == ["genes"]
+    assert pipe["clf"].get_modality_names() == ["clinical", "genes"]  # untouched
     report = modality_ablation(pipe, X, y, param="clf__modalities", cv=2,
                                scoring=["roc_auc"], n_bootstrap=0)
     assert len(report.summary) == 3
     with pytest.raises(ValueError, match="no parameter"):
         modality_ablation(pipe, X, y, param="clf__nothing")
-    with pytest.raises(ValueError, match="Cannot find the modalities"):
+    with pytest.raises(ValueError, match="does not read named modalities"):
         modality_ablation(LogisticRegression(), X, y)
-
-
-def test_real_late_fusion_if_available(data):
-    fusion = pytest.importorskip("skmultimodal.fusion")
-    X, y, groups = data
-    late = fusion.LateFusionClassifier([("clinical", LogisticRegression(), CLINICAL),
-                                        ("genes", LogisticRegression(), GENES)])
-    report = modality_ablation(late, X, y, groups=groups, cv=3, scoring=["roc_auc"],
-                               n_bootstrap=0)
-    assert report.summary["modalities"].tolist() == ["clinical+genes", "clinical", "genes"]
-    assert report.summary["mean"].iloc[0] > 0.8
+    with pytest.raises(ValueError, match="non-empty selection"):
+        _model().select_modalities(["nope"])
