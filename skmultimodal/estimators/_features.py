@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..modalities import ImageModality
@@ -22,7 +21,7 @@ _TRAINING_PARAMS = ("dropout", "max_epochs", "batch_size", "lr", "optimizer",
 
 
 @substitute_shared_params
-class DeepFeatureExtractor(MultimodalMixin, _BaseComposition, TransformerMixin, BaseEstimator):
+class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
     """Deep features of attention CNNs trained on each image modality (stage 1).
 
     In ``fit``, one :class:`~skmultimodal.ImageClassifier` per image modality
@@ -122,36 +121,6 @@ class DeepFeatureExtractor(MultimodalMixin, _BaseComposition, TransformerMixin, 
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    # -- nested parameters ----------------------------------------------
-    def get_params(self, deep=True):
-        """Parameters, with ``<name>__<param>`` of each modality when ``deep``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of the modalities.
-
-        Returns
-        -------
-        params : dict
-        """
-        return self._get_params("modalities", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters, including ``<name>__<param>`` of the modalities.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : object
-        """
-        self._set_params("modalities", **params)
-        return self
 
     # -- validation -----------------------------------------------------
     def _check_modalities(self):

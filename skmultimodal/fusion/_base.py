@@ -8,7 +8,6 @@ import pandas as pd
 import torch
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 
@@ -109,7 +108,7 @@ class PrecomputeFrozenEncoders(Callback):
             module.encoders[name].use_precomputed(module.encoder_output)
 
 
-class BaseFusionClassifier(MultimodalMixin, _BaseComposition, BaseNetClassifier):
+class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
     """Base of the multimodal classifiers whose modalities are fused in one network.
 
     ``modalities`` is a list of ``(name, modality)`` pairs, as the
@@ -143,31 +142,6 @@ class BaseFusionClassifier(MultimodalMixin, _BaseComposition, BaseNetClassifier)
 
     _with_presence = True
     _supports_missing_modalities = True
-
-    # -- nested parameters ----------------------------------------------
-    def get_params(self, deep=True):
-        """Parameters of the estimator, with ``<name>__<param>`` of each modality.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of the modalities.
-
-        Returns
-        -------
-        params : dict
-        """
-        return self._get_params("modalities", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters, including ``<name>__<param>`` of the modalities.
-
-        Returns
-        -------
-        self : object
-        """
-        self._set_params("modalities", **params)
-        return self
 
     # -- validation -----------------------------------------------------
     def _check_fusion_params(self):  # pragma: no cover - overridden

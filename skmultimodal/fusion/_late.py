@@ -12,7 +12,6 @@ from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import (
     check_is_fitted,
     has_fit_parameter,
@@ -48,7 +47,7 @@ def _weight_param(estimator, name):
     )
 
 
-class LateFusionClassifier(MultimodalMixin, _BaseComposition, ClassifierMixin, BaseEstimator):
+class LateFusionClassifier(MultimodalMixin, ClassifierMixin, BaseEstimator):
     """Late (decision-level) fusion: one classifier per modality, predictions combined.
 
     Each ``(name, estimator, columns)`` entry of ``modalities`` fits a clone
@@ -146,6 +145,7 @@ class LateFusionClassifier(MultimodalMixin, _BaseComposition, ClassifierMixin, B
     }
 
     _n_modality_fields = 3
+    _composition_attr = "_estimators"  # (name, estimator) pairs of the triples
 
     def __init__(self, modalities, *, voting="soft", voting_weights=None,
                  final_estimator=None, cv=5, n_jobs=None, random_state=None):
@@ -213,25 +213,6 @@ class LateFusionClassifier(MultimodalMixin, _BaseComposition, ClassifierMixin, B
             raise ValueError(f"Unknown modality {name!r}; the modalities are {names}.")
         columns = self.modalities[names.index(name)][2]
         return self._block(self._check_X(X, reset=False), columns)
-
-    def get_params(self, deep=True):
-        """Parameters, with ``<name>__<param>`` of each estimator when ``deep``.
-
-        Returns
-        -------
-        params : dict
-        """
-        return self._get_params("_estimators", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters, including ``<name>__<param>`` of the estimators.
-
-        Returns
-        -------
-        self : object
-        """
-        self._set_params("_estimators", **params)
-        return self
 
     # -- validation ---------------------------------------------------------
     def _check_estimators(self):

@@ -16,12 +16,14 @@
 - Plots: :func:`plot_image_explanations`, :func:`plot_heatmap_overlay`,
   :func:`plot_shap_summary`, :func:`plot_shap_bar`,
   :func:`plot_modality_importance`: the figures of the displays
-  :class:`ShapSummaryDisplay`, :class:`ShapBarDisplay` and
-  :class:`ModalityImportanceDisplay` (``from_estimator``, ``plot(ax=None)``).
+  :class:`ImageExplanationDisplay`, :class:`ShapSummaryDisplay`,
+  :class:`ShapBarDisplay` and :class:`ModalityImportanceDisplay`
+  (``from_estimator``, ``plot(ax=None)``).
 """
 
 from ._attention_maps import cross_attention_maps
 from ._grad_cam import CAM_METHODS, grad_cam
+from ._image_display import ImageExplanationDisplay
 from ._modality_importance import modality_importance
 from ._overlay import plot_heatmap_overlay, plot_image_explanations
 from ._plots import (
@@ -36,6 +38,7 @@ from ._shap import shap_values
 
 __all__ = [
     "CAM_METHODS",
+    "ImageExplanationDisplay",
     "ModalityImportanceDisplay",
     "ShapBarDisplay",
     "ShapSummaryDisplay",

@@ -1,6 +1,5 @@
 """Heat maps drawn over their images with matplotlib."""
 
-import math
 import numbers
 
 import numpy as np
@@ -136,41 +135,19 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
     Returns
     -------
     fig : matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
+        The figure of
+        ``ImageExplanationDisplay.from_result(result, indices=indices,
+        titles=titles).plot(n_cols=n_cols)``.
 
-    maps = _maps_of(result)
-    images = result["images"]
-    n = len(maps)
-    if indices is None:
-        indices = list(range(n))
-    else:
-        indices = [int(i) for i in np.atleast_1d(np.asarray(indices))]
-        bad = [i for i in indices if not -n <= i < n]
-        if bad:
-            raise ValueError(f"indices {bad} are out of range for {n} explained rows.")
-    if not indices:
-        raise ValueError("No rows to plot: indices is empty.")
-    if (isinstance(n_cols, bool) or not isinstance(n_cols, numbers.Integral)
-            or n_cols < 1):
-        raise ValueError(f"n_cols={n_cols!r} must be a positive int.")
-    if titles is None:
-        rows = result.get("rows", list(range(n)))
-        targets = result.get("targets")
-        titles = [f"row {rows[i]}" + ("" if targets is None else f", class {targets[i]}")
-                  for i in indices]
-    elif len(titles) != len(indices):
-        raise ValueError(f"titles has {len(titles)} entries for {len(indices)} panels.")
-    n_cols = min(n_cols, len(indices))
-    n_rows = math.ceil(len(indices) / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.6 * n_rows),
-                             squeeze=False, layout="constrained")
-    for ax in axes.ravel()[len(indices):]:
-        ax.set_axis_off()
-    flags = result.get("flat")
-    for ax, i, title in zip(axes.ravel(), indices, titles):
-        plot_heatmap_overlay(images[i], maps[i], ax=ax, title=title,
-                             flat=None if flags is None else bool(flags[i]))
+    See Also
+    --------
+    ImageExplanationDisplay : The display drawn, which also draws on given Axes.
+    """
+    from ._image_display import ImageExplanationDisplay, _check_n_cols
+
+    _check_n_cols(n_cols)
+    display = ImageExplanationDisplay.from_result(result, indices=indices, titles=titles)
+    fig = display.plot(n_cols=n_cols).figure_
     if path is not None:
         fig.savefig(path, format="png", dpi=100)
     return fig

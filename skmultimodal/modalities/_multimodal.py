@@ -2,6 +2,7 @@
 
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -35,8 +36,8 @@ def check_named_list(items, what="modalities", n_fields=2):
     return names
 
 
-class MultimodalMixin:
-    """Mixin of the estimators reading several named modalities of one table.
+class MultimodalMixin(_BaseComposition):
+    """Base of the estimators reading several named modalities of one table.
 
     Every such estimator has one parameter, ``modalities``: a list of
     tuples whose first item is the modality name (``(name, ImageModality |
@@ -46,7 +47,42 @@ class MultimodalMixin:
     (:func:`~skmultimodal.model_selection.modality_ablation`,
     :func:`~skmultimodal.inspection.modality_importance`) read the
     modalities through the three methods below only.
+
+    As scikit-learn's ColumnTransformer, it reaches the parameters of the
+    modalities with ``get_params(deep=True)`` and ``set_params``.
     """
+
+    #: attribute holding the ``(name, object)`` pairs of the nested parameters
+    _composition_attr = "modalities"
+
+    def get_params(self, deep=True):
+        """Get parameters, with ``<name>__<param>`` of each modality when ``deep``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the modalities.
+
+        Returns
+        -------
+        params : dict
+        """
+        return self._get_params(self._composition_attr, deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including ``<name>__<param>`` of the modalities.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        self._set_params(self._composition_attr, **params)
+        return self
 
     def get_modality_names(self):
         """Return the names of the modalities, in order.
