@@ -1,0 +1,214 @@
+"""Sphinx configuration of the skmultimodal documentation.
+
+Build the site from the repository root::
+
+    SKMULTIMODAL_EXAMPLES_QUICK=1 sphinx-build -W --keep-going -b html docs docs/_build/html
+
+``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs the gallery examples on small data;
+without it they run in full. ``SKMULTIMODAL_DOCS_NO_GALLERY=1`` does not run
+the examples at all (pages without their figures, for quick iteration only).
+"""
+
+import importlib
+import os
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import skmultimodal  # noqa: E402
+
+# -- Project ------------------------------------------------------------------
+
+project = "skmultimodal"
+author = "the skmultimodal developers"
+copyright = "the skmultimodal developers"
+version = release = skmultimodal.__version__
+
+# -- General ------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "_templates",
+    "_intersphinx",
+    "Thumbs.db",
+    ".DS_Store",
+    # sphinx-gallery writes these next to the sources; they are included, not built
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/*.json",
+    "auto_examples/*.md5",
+]
+default_role = "literal"
+
+# -- Markdown pages (MyST) ----------------------------------------------------
+
+myst_enable_extensions = ["colon_fence", "deflist"]
+# "[text](page.md#a-section)" links reach the sections of the Markdown pages
+myst_heading_anchors = 3
+
+# -- API reference: autosummary, autodoc, numpydoc ----------------------------
+
+autosummary_generate = True
+autodoc_default_options = {"members": False, "inherited-members": False}
+autodoc_typehints = "none"
+# one object per page, under the shortest public path it is importable from
+add_module_names = False
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+
+#: Modules whose ``__all__`` the API reference lists (tests/test_api_reference.py).
+PUBLIC_MODULES = (
+    "skmultimodal",
+    "skmultimodal.data",
+    "skmultimodal.datasets",
+    "skmultimodal.estimators",
+    "skmultimodal.fusion",
+    "skmultimodal.inspection",
+    "skmultimodal.io",
+    "skmultimodal.metrics",
+    "skmultimodal.modalities",
+    "skmultimodal.model_selection",
+    "skmultimodal.nn",
+)
+
+
+def _public_aliases():
+    """Map every public path of an object to the one its page is under.
+
+    ``skmultimodal.estimators.ImageClassifier`` is documented once, as
+    ``skmultimodal.ImageClassifier`` (the shortest path, the one sphinx-gallery
+    uses for its back references); references through the longer path and
+    through the defining private module still land on that page.
+    """
+    canonical = {}
+    for module_name in PUBLIC_MODULES:  # shortest first
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj):
+                continue
+            canonical.setdefault(id(obj), (f"{module_name}.{name}", obj))
+    aliases = {}
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj):
+                continue
+            target, _ = canonical[id(obj)]
+            for alias in (f"{module_name}.{name}",
+                          f"{obj.__module__}.{getattr(obj, '__qualname__', name)}"):
+                if alias != target:
+                    aliases[alias] = target
+    return aliases
+
+
+PUBLIC_ALIASES = _public_aliases()
+
+
+def _resolve_alias(app, env, node, contnode):
+    """Resolve a Python reference through a longer public path of the object."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    candidates = [target]
+    for context in (node.get("py:class"), node.get("py:module")):
+        if context:
+            candidates.append(f"{context}.{target}")
+    domain = env.get_domain("py")
+    for candidate in candidates:
+        for alias, canonical in PUBLIC_ALIASES.items():
+            if candidate == alias or candidate.startswith(alias + "."):
+                new_target = canonical + candidate[len(alias):]
+                resolved = domain.resolve_xref(env, node.get("refdoc"), app.builder,
+                                               node.get("reftype"), new_target, node,
+                                               contnode)
+                if resolved is not None:
+                    return resolved
+    return None
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Document the methods skmultimodal defines, not those of skorch, torch, sklearn."""
+    if skip or what != "class":
+        return None
+    if name.startswith("_") and name != "__call__":
+        return True
+    func = obj.fget if isinstance(obj, property) else obj
+    module = getattr(func, "__module__", None)
+    if module is None:
+        return None
+    return not module.startswith("skmultimodal")
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
+
+
+# -- Links to other projects --------------------------------------------------
+# No network at build time: the inventories are generated from the installed
+# packages by _intersphinx/make_inventories.py (see its docstring).
+
+intersphinx_mapping = {
+    "sklearn": ("https://scikit-learn.org/stable/", "_intersphinx/sklearn.inv"),
+    "skorch": ("https://skorch.readthedocs.io/en/stable/", "_intersphinx/skorch.inv"),
+    "torch": ("https://docs.pytorch.org/docs/stable/", "_intersphinx/torch.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", "_intersphinx/numpy.inv"),
+    "pandas": ("https://pandas.pydata.org/docs/", "_intersphinx/pandas.inv"),
+}
+intersphinx_timeout = 1
+
+# -- Gallery ------------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("skmultimodal",),
+    "reference_url": {"skmultimodal": None},
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+if os.environ.get("SKMULTIMODAL_DOCS_NO_GALLERY") == "1":
+    # quick iteration only: example pages without running the code
+    sphinx_gallery_conf["plot_gallery"] = "False"
+
+# the examples' own progress output is not a documentation problem
+warnings.filterwarnings("ignore", category=UserWarning,
+                        message="Matplotlib is currently using agg")
+
+# -- HTML ---------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skmultimodal {version}"
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"index": [], "changelog": []}
+html_static_path = []
+html_show_sourcelink = True
