@@ -55,6 +55,12 @@ exclude_patterns = [
 ]
 default_role = "literal"
 
+# The examples write "mean |SHAP|" for the mean absolute SHAP value: in
+# reStructuredText that is a substitution, defined here to print as written.
+rst_prolog = """
+.. |SHAP| replace:: \\|SHAP\\|
+"""
+
 # -- Markdown pages (MyST) ----------------------------------------------------
 
 myst_enable_extensions = ["colon_fence", "deflist"]

@@ -179,6 +179,7 @@ def read_brecahad(
         frame : DataFrame
             ``data`` with a ``target`` column.
         DESCR : str
+            Description with provenance, licence and citation.
 
     (data, target) : tuple if ``return_X_y`` is True
 

@@ -516,6 +516,7 @@ def read_tcga_brca(
         target : ndarray of shape (n_samples,)
             Subtype strings or int 0/1.
         target_names : ndarray of str
+            The names of the classes of ``task``.
         groups : ndarray of str
             ``patient_id`` of each row: with tiles, a patient has many rows.
         sample_ids : ndarray of str
@@ -528,6 +529,7 @@ def read_tcga_brca(
         frame : DataFrame
             ``data`` with a ``target`` column.
         DESCR : str
+            Description of the layout read, licence and citations.
 
     (data, target) : tuple if ``return_X_y`` is True
 
