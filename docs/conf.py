@@ -70,7 +70,6 @@ myst_heading_anchors = 3
 # -- API reference: autosummary, autodoc, numpydoc ----------------------------
 
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"
 # one object per page, under the shortest public path it is importable from
 add_module_names = False

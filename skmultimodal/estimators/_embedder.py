@@ -128,7 +128,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, n_features_out_), float32
+        embeddings : ndarray of shape (n_samples, ``n_features_out_``), float32
         """
         check_is_fitted(self, "backbone_")
         store = check_memory(self.memory)

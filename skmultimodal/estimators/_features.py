@@ -215,7 +215,7 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), float32
+        features : ndarray of shape (n_samples, ``n_features_out_``), float32
         """
         check_is_fitted(self, "encoders_")
         self._check_input(X, reset=False)
