@@ -162,8 +162,44 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return not module.startswith("skmultimodal")
 
 
+def _data_docstring(app, what, name, obj, options, lines):
+    """Give a public constant the ``#:`` comment above its definition.
+
+    A constant is documented where it is imported from (``skmultimodal.nn``)
+    but defined in a private module (``skmultimodal.nn._registry``), whose
+    ``#:`` comment autodoc does not read; without one, the docstring of the
+    value's type (``tuple``) is not shown either.
+    """
+    if what != "data":
+        return
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    package_name, attr = name.rsplit(".", 1)
+    package = importlib.import_module(package_name)
+    modules = [package_name]
+    if hasattr(package, "__path__"):
+        modules += [info.name for info in
+                    pkgutil.iter_modules(package.__path__, package_name + ".")]
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        if getattr(module, attr, None) is not obj:
+            continue
+        try:
+            comment = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(("", attr))
+        except Exception:
+            continue
+        if comment:
+            lines[:] = list(comment)
+            return
+    if "\n".join(lines).strip() == (type(obj).__doc__ or "").strip():
+        lines[:] = []
+
+
 def setup(app):
     app.connect("missing-reference", _resolve_alias)
+    app.connect("autodoc-process-docstring", _data_docstring)
     app.connect("autodoc-skip-member", _skip_foreign_members)
 
 

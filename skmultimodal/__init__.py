@@ -19,6 +19,7 @@ from .fusion import (
 )
 from .modalities import ImageModality, TabularModality
 
+#: The version of the package.
 __version__ = "0.1.0.dev0"
 
 __all__ = [

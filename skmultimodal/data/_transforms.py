@@ -7,7 +7,9 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+#: Per-channel (R, G, B) mean of ImageNet, for ``normalize="imagenet"``.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
+#: Per-channel (R, G, B) standard deviation of ImageNet, for ``normalize="imagenet"``.
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
 

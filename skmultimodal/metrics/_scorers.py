@@ -46,7 +46,7 @@ __all__ = [
     "roc_auc",
 ]
 
-# Metrics reported by each study of PAPERS.md.
+#: Names of the metrics each of the three studies reports, by study.
 STUDY_METRICS = {
     "study1": ("accuracy", "average_precision", "f1"),
     "study2": ("accuracy", "roc_auc_ovr", "roc_auc_per_class"),
