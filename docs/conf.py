@@ -245,6 +245,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"skmultimodal {version}"
 html_theme_options = {
     "navbar_align": "left",
+    # every page of the landing page's table of contents in the top bar
+    "header_links_before_dropdown": 11,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
     "footer_start": ["copyright"],
