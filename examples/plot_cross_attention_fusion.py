@@ -39,9 +39,19 @@ the script runs in a few minutes on a CPU.
 # columns are kept as published: missing values and string categories are
 # left to the :class:`~skmultimodal.TabularModality`, which imputes,
 # standardises and one-hot encodes them inside each training fold.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): a stratified subsample of 400 patients, three folds, fewer
+# epochs, 200 synthetic images. Its numbers are not those discussed below.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
 
 from skmultimodal.datasets import load_metabric
 
@@ -65,6 +75,13 @@ except FileNotFoundError as exc:
     X = pd.DataFrame(values[:, order], columns=genes + clinical)
     source = "synthetic two-block table (no METABRIC)"
 
+if QUICK:  # the same stratified subsample at every run
+    n_all = len(y)
+    keep, _ = train_test_split(np.arange(n_all), train_size=400, stratify=y, random_state=0)
+    X, y = X.iloc[np.sort(keep)], y[np.sort(keep)]
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(y)} of {n_all} patients, "
+          "3 folds, 3 epochs; not the full example's results.")
+
 print(f"{source}: {len(X)} patients, {len(genes)} gene columns, "
       f"{len(clinical)} clinical columns, positive rate {np.mean(y == 1):.3f}")
 
@@ -87,7 +104,7 @@ model = CrossAttentionFusionClassifier(
     n_heads=2,
     n_layers=1,
     n_tokens=4,
-    max_epochs=8,
+    max_epochs=3 if QUICK else 8,
     batch_size=256,
     lr=2e-3,
     random_state=0,
@@ -107,7 +124,8 @@ import time
 from skmultimodal.model_selection import modality_ablation
 
 start = time.perf_counter()
-ablation = modality_ablation(model, X, y, cv=5, scoring="study1", n_bootstrap=500)
+ablation = modality_ablation(model, X, y, cv=3 if QUICK else 5, scoring="study1",
+                             n_bootstrap=100 if QUICK else 500)
 print(f"ablation: {time.perf_counter() - start:.0f} s")
 print(ablation.to_markdown())
 
@@ -187,8 +205,9 @@ for direction, layers in attention.weights.items():
 from skmultimodal import ImageModality
 from skmultimodal.datasets import make_multimodal_classification, signal_mask
 
+n_fit, n_show = (150, 50) if QUICK else (300, 100)
 X_syn, y_syn = make_multimodal_classification(
-    400, image_size=32, n_features=10, image_share=0.5, random_state=0
+    n_fit + n_show, image_size=32, n_features=10, image_share=0.5, random_state=0
 )
 tab_cols = [c for c in X_syn.columns if c.startswith("tab_")]
 image_model = CrossAttentionFusionClassifier(
@@ -198,14 +217,14 @@ image_model = CrossAttentionFusionClassifier(
                                     "channels": (8, 16, 32), "convs_per_block": 1})),
         ("table", TabularModality(tab_cols, hidden_layer_sizes=(32,))),
     ],
-    embed_dim=32, n_heads=2, n_layers=1, n_tokens=4, max_epochs=15, batch_size=32,
+    embed_dim=32, n_heads=2, n_layers=1, n_tokens=4, max_epochs=4 if QUICK else 15, batch_size=32,
     random_state=0,
 )
-X_fit, X_show = X_syn.iloc[:300], X_syn.iloc[300:]
+X_fit, X_show = X_syn.iloc[:n_fit], X_syn.iloc[n_fit:]
 start = time.perf_counter()
-image_model.fit(X_fit, y_syn[:300])
-print(f"fitted in {time.perf_counter() - start:.0f} s; accuracy on 100 new rows: "
-      f"{image_model.score(X_show, y_syn[300:]):.3f}")
+image_model.fit(X_fit, y_syn[:n_fit])
+print(f"fitted in {time.perf_counter() - start:.0f} s; accuracy on {n_show} new rows: "
+      f"{image_model.score(X_show, y_syn[n_fit:]):.3f}")
 
 att = image_model.attention_weights(X_show)
 grid = att.grid_shape["image"]
@@ -228,11 +247,11 @@ maps = F.interpolate(torch.as_tensor(maps)[:, None], size=(32, 32),
                      mode="bilinear", align_corners=False)[:, 0].numpy()
 blobs = signal_mask(32, 2).astype(float)
 
-y_show = y_syn[300:]
+y_show = y_syn[n_fit:]
 fig, axes = plt.subplots(2, 4, figsize=(9, 4.8), layout="constrained")
 for row, label in zip(axes, [0, 1]):
     picked = np.flatnonzero(y_show == label)[:3]
-    panels = [(X_show["image"].iloc[i], maps[i], f"row {300 + i}") for i in picked]
+    panels = [(X_show["image"].iloc[i], maps[i], f"row {n_fit + i}") for i in picked]
     panels.append((None, maps[y_show == label].mean(axis=0), "mean map"))
     for ax, (img, heat, title) in zip(row, panels):
         if img is not None:

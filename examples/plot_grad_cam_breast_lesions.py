@@ -29,8 +29,8 @@ The script reads ``$SKMULTIMODAL_DATA/breast_lesions_usg``; without it, it
 falls back to synthetic data from
 :func:`~skmultimodal.datasets.make_multimodal_classification`, whose class
 signal sits in known blobs (:func:`~skmultimodal.datasets.signal_mask`),
-which then play the part of the lesion masks. Figures are written to the
-folder named by ``SKMULTIMODAL_FIGURES`` (the current folder by default).
+which then play the part of the lesion masks. When ``SKMULTIMODAL_FIGURES``
+names a folder, the figures are also written there as PNG files.
 The networks are small (96-pixel images, a narrow CNN, 10-15 epochs) so that
 the script runs in a few minutes on one CPU thread: a demonstration of the
 tools, not a tuned model.
@@ -46,7 +46,15 @@ tools, not a tuned model.
 # array (decoding the full-size PNG files at every epoch costs more than
 # training this small network). The held-out scans are explained from
 # their files, at full size.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): a stratified subsample of 120 patients and a few epochs. Its
+# numbers are not those discussed at the end.
 import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import time
 from pathlib import Path
 
@@ -61,9 +69,11 @@ from skmultimodal.datasets import (
     signal_mask,
 )
 
-OUT = Path(os.environ.get("SKMULTIMODAL_FIGURES", "."))
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = os.environ.get("SKMULTIMODAL_FIGURES")  # where to save the figures, if set
+if OUT:
+    Path(OUT).mkdir(parents=True, exist_ok=True)
 IMAGE_SIZE = 96
+N_QUICK = 120  # patients of the quick run
 start = time.perf_counter()
 
 
@@ -81,21 +91,26 @@ def read_mask(path):
 
 try:
     lesions = load_breast_lesions_usg()
+    data, y, case_ids = lesions.data, lesions.target, lesions.groups
+    if QUICK:  # the same stratified subsample at every run
+        keep, _ = train_test_split(np.arange(len(y)), train_size=N_QUICK, stratify=y,
+                                   random_state=0)
+        keep = np.sort(keep)
+        data, y, case_ids = data.iloc[keep].reset_index(drop=True), y[keep], case_ids[keep]
     clinical_cols = lesions.feature_groups["clinical"]
-    X = lesions.data[clinical_cols].copy()
+    X = data[clinical_cols].copy()
     X.insert(0, "image", pd.Series(
-        [read_small(p) for p in lesions.data["image_path"]], dtype=object))
-    y = lesions.target
-    case_ids = lesions.groups
-    originals = lesions.data["image_path"].to_numpy(dtype=object)
-    masks = lesions.data["mask_path"].to_numpy(dtype=object)
+        [read_small(p) for p in data["image_path"]], dtype=object))
+    originals = data["image_path"].to_numpy(dtype=object)
+    masks = data["mask_path"].to_numpy(dtype=object)
     real_data = True
     source = "BrEaST-Lesions-USG"
 except FileNotFoundError as exc:
     print(f"BrEaST-Lesions-USG not found ({exc}).\nUsing synthetic data instead.")
     IMAGE_SIZE = 32
     X, y = make_multimodal_classification(
-        252, image_size=IMAGE_SIZE, n_features=4, n_informative=2, random_state=0)
+        N_QUICK if QUICK else 252, image_size=IMAGE_SIZE, n_features=4, n_informative=2,
+        random_state=0)
     clinical_cols = [c for c in X.columns if c.startswith("tab_")]
     case_ids = np.arange(len(X))
     originals = X["image"].to_numpy(dtype=object)
@@ -104,6 +119,9 @@ except FileNotFoundError as exc:
     real_data = False
     source = "synthetic image + table"
 
+if QUICK:
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(X)} patients, 4 and 3 "
+          "epochs; not the full example's results.")
 train, test = train_test_split(np.arange(len(X)), test_size=0.25, stratify=y,
                                random_state=0)
 print(f"{source}: {len(train)} training and {len(test)} held-out patients, "
@@ -123,7 +141,7 @@ from skmultimodal import ImageClassifier
 cnn = {"channels": (8, 16, 32, 64), "convs_per_block": 1}
 image_clf = ImageClassifier(
     column="image", backbone="simple_cnn", image_size=IMAGE_SIZE, channels=1,
-    backbone_params=cnn, augment=real_data, max_epochs=15, lr=3e-3, random_state=0,
+    backbone_params=cnn, augment=real_data, max_epochs=4 if QUICK else 15, lr=3e-3, random_state=0,
 )
 image_clf.fit(X.iloc[train], y[train])
 auc = roc_auc_score(y[test], image_clf.predict_proba(X.iloc[test])[:, 1])
@@ -151,7 +169,8 @@ for ax, i in zip([ax for ax in fig.axes if ax.get_images()], show):
     ax.contour(read_mask(masks[test][i]) if real_data else masks[test][i],
                levels=[0.5], colors="white", linewidths=0.8)
 fig.suptitle(f"Grad-CAM of the image classifier ({source}); white: lesion mask")
-fig.savefig(OUT / "grad_cam_breast_lesions.png", dpi=100)
+if OUT:
+    fig.savefig(Path(OUT) / "grad_cam_breast_lesions.png", dpi=100)
 
 # %%
 # How much of the heat falls on the lesion?
@@ -199,7 +218,7 @@ fusion = CrossAttentionFusionClassifier(
                           channels=1, backbone_params=cnn, augment=real_data)),
      ("clinical", TabularModality(clinical_cols, impute="median",
                                   hidden_layer_sizes=(16,)))],
-    embed_dim=16, n_heads=2, n_layers=1, n_tokens=4, max_epochs=10, lr=3e-3,
+    embed_dim=16, n_heads=2, n_layers=1, n_tokens=4, max_epochs=3 if QUICK else 10, lr=3e-3,
     random_state=0,
 )
 fusion.fit(X.iloc[train], y[train])
@@ -214,7 +233,8 @@ for ax, i in zip([ax for ax in fig.axes if ax.get_images()], show):
     ax.contour(read_mask(masks[test][i]) if real_data else masks[test][i],
                levels=[0.5], colors="white", linewidths=0.8)
 fig.suptitle(f"Attention of the clinical tokens over the image ({source})")
-fig.savefig(OUT / "cross_attention_breast_lesions.png", dpi=100)
+if OUT:
+    fig.savefig(Path(OUT) / "cross_attention_breast_lesions.png", dpi=100)
 
 attention_lift = lesion_lift(attention.maps, masks[test])
 print(f"attention mass on the lesion / lesion area share: mean "

@@ -29,12 +29,23 @@ class. We compare three estimates of the same models' accuracy:
 # %%
 # Data: 400 rows from 40 patients
 # -------------------------------
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): 200 rows from 20 patients, three folds, fewer epochs and trees.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 
 from skmultimodal.datasets import make_multimodal_classification
 
 params = dict(n_samples=400, n_patients=40, image_size=16, n_features=10)
+if QUICK:
+    params.update(n_samples=200, n_patients=20)
+    print("Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): 200 rows from 20 patients, 3 folds, "
+          "fewer epochs and trees; not the full example's results.")
 X, y = make_multimodal_classification(**params, random_state=0)
 X_new, y_new = make_multimodal_classification(**params, random_state=1)  # new patients
 groups = X["patient_id"].to_numpy()
@@ -47,8 +58,9 @@ print(f"{len(X)} rows, {len(np.unique(groups))} patients, "
 # --------------------------------------------------
 from sklearn.model_selection import KFold, StratifiedGroupKFold
 
-kfold = KFold(5, shuffle=True, random_state=0)
-grouped = StratifiedGroupKFold(5, shuffle=True, random_state=0)
+n_folds = 3 if QUICK else 5
+kfold = KFold(n_folds, shuffle=True, random_state=0)
+grouped = StratifiedGroupKFold(n_folds, shuffle=True, random_state=0)
 for name, cv in [("KFold", kfold), ("StratifiedGroupKFold", grouped)]:
     shared = [
         np.isin(groups[test], groups[train]).mean()
@@ -76,11 +88,11 @@ from skmultimodal import ImageClassifier, ImageEmbedder
 table = ColumnTransformer([("tab", StandardScaler(), tab_cols)])
 models = {
     "random forest (table)": make_pipeline(
-        table, RandomForestClassifier(n_estimators=200, random_state=0)
+        table, RandomForestClassifier(n_estimators=50 if QUICK else 200, random_state=0)
     ),
     "3-nearest neighbours (table)": make_pipeline(table, KNeighborsClassifier(3)),
     "ImageClassifier (image)": ImageClassifier(
-        column="image", backbone="simple_cnn", image_size=16, max_epochs=10,
+        column="image", backbone="simple_cnn", image_size=16, max_epochs=3 if QUICK else 10,
         random_state=0,
     ),
     "early fusion (image + table)": make_pipeline(

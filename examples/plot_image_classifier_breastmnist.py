@@ -29,6 +29,14 @@ runs; the numbers are then about that synthetic task.
 # :func:`~skmultimodal.datasets.load_breastmnist` returns a DataFrame with one
 # ``image`` column whose cells are the (28, 28) uint8 arrays. Image columns may
 # equally hold file paths: the estimators read them batch by batch.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): a stratified subsample of 250 training images and 4 epochs.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -54,6 +62,13 @@ except FileNotFoundError as exc:
     target_names = np.array(["class 0", "class 1"])
     real_data = False
 
+if QUICK:  # the same stratified subsample at every run
+    n_all = len(y_train)
+    X_train, _, y_train, _ = train_test_split(X_train, y_train, train_size=250,
+                                              stratify=y_train, random_state=0)
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(y_train)} of {n_all} training "
+          "images, 4 epochs; not the full example's results.")
+
 print(f"train: {len(y_train)} images, test: {len(y_test)} images")
 print(pd.Series(target_names[y_test]).value_counts().rename("test images"))
 
@@ -77,7 +92,7 @@ clf = ImageClassifier(
     image_size=28,
     channels=1,
     augment=real_data,
-    max_epochs=30,
+    max_epochs=4 if QUICK else 30,
     random_state=0,
 )
 start = time.perf_counter()
