@@ -38,16 +38,28 @@ minutes on a CPU.
 # files again. XGBoost reads pandas categoricals natively
 # (``enable_categorical=True``), so the string columns become ``category``
 # columns; ``Age`` keeps its NaNs, which XGBoost handles too.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): a stratified subsample of 120 patients, 16-pixel images, two
+# epochs, fewer trees.
+# Its numbers are not those discussed below.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 from PIL import Image
+from sklearn.model_selection import train_test_split
 
 from skmultimodal.datasets import (
     load_breast_lesions_usg,
     make_multimodal_classification,
 )
 
-IMAGE_SIZE = 32
+IMAGE_SIZE = 16 if QUICK else 32
+N_QUICK = 120  # patients of the quick run
 
 
 def read_small(path, size=IMAGE_SIZE):
@@ -58,26 +70,36 @@ def read_small(path, size=IMAGE_SIZE):
 
 try:
     lesions = load_breast_lesions_usg()
+    data, y, groups = lesions.data, lesions.target, lesions.groups
+    if QUICK:  # the same stratified subsample at every run
+        keep, _ = train_test_split(np.arange(len(y)), train_size=N_QUICK, stratify=y,
+                                   random_state=0)
+        keep = np.sort(keep)
+        data, y, groups = data.iloc[keep].reset_index(drop=True), y[keep], groups[keep]
     clinical_cols = lesions.feature_groups["clinical"]
-    X = lesions.data[clinical_cols].copy()
+    X = data[clinical_cols].copy()
     for col in clinical_cols:
         if col != "Age":
             X[col] = X[col].astype("category")
     X.insert(0, "image", pd.Series(
-        [read_small(p) for p in lesions.data["image_path"]], dtype=object))
-    y, groups = lesions.target, lesions.groups
+        [read_small(p) for p in data["image_path"]], dtype=object))
     real_data = True
     source = "BrEaST-Lesions-USG, benign vs malignant"
 except FileNotFoundError as exc:
     print(f"BrEaST-Lesions-USG not found ({exc}).\nUsing synthetic data instead.")
     X, y = make_multimodal_classification(
-        252, image_size=IMAGE_SIZE, n_features=4, n_informative=2, random_state=0
+        N_QUICK if QUICK else 252, image_size=IMAGE_SIZE, n_features=4, n_informative=2,
+        random_state=0,
     )
     groups = np.arange(len(X))
     clinical_cols = [c for c in X.columns if c.startswith("tab_")]
     real_data = False
     source = "synthetic image + table (no BrEaST-Lesions-USG)"
 
+if QUICK:
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(X)} patients, "
+          f"{IMAGE_SIZE}-pixel images, 2 epochs, "
+          "fewer trees; not the full example's results.")
 print(f"{source}: {len(X)} rows; clinical columns {clinical_cols}")
 
 # %%
@@ -93,12 +115,12 @@ from xgboost import XGBClassifier
 from skmultimodal import ImageClassifier, LateFusionClassifier
 
 xgb = XGBClassifier(
-    n_estimators=200, max_depth=2, learning_rate=0.05, subsample=0.8,
+    n_estimators=50 if QUICK else 200, max_depth=2, learning_rate=0.05, subsample=0.8,
     enable_categorical=True, tree_method="hist", n_jobs=1, random_state=0,
 )
 cnn = ImageClassifier(
     "image", backbone="simple_cnn", image_size=IMAGE_SIZE, channels=1,
-    augment=real_data, max_epochs=6, random_state=0,
+    augment=real_data, max_epochs=2 if QUICK else 6, random_state=0,
 )
 modalities = [("clinical", xgb, clinical_cols), ("image", cnn, ["image"])]
 soft = LateFusionClassifier(modalities, voting="soft")
@@ -122,7 +144,7 @@ from skmultimodal.model_selection import evaluate
 start = time.perf_counter()
 report = evaluate({"late fusion, soft": soft, "late fusion, stacking": stacking},
                   X, y, groups=groups, cv=3, scoring=["accuracy", "roc_auc"],
-                  n_bootstrap=500, return_estimators=True)
+                  n_bootstrap=100 if QUICK else 500, return_estimators=True)
 print(f"evaluation: {time.perf_counter() - start:.0f} s")
 
 unimodal = {"clinical": np.zeros(len(y)), "image": np.zeros(len(y))}

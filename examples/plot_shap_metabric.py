@@ -34,6 +34,15 @@ those of the synthetic columns.
 # impute and encode them inside ``fit``. A stratified hold-out of 30% of the
 # patients is used for every explanation below, so they describe what the
 # models rely on for patients they have not seen.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): a stratified subsample of 500 patients, fewer trees, epochs,
+# explained patients and repeats. Its numbers are not those discussed below.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
@@ -59,6 +68,13 @@ except FileNotFoundError as exc:
     X = pd.DataFrame(values, columns=clinical + genes)
     source = "synthetic table (no METABRIC)"
     positive = "class 1"
+
+if QUICK:  # the same stratified subsample at every run
+    n_all = len(y)
+    keep, _ = train_test_split(np.arange(n_all), train_size=500, stratify=y, random_state=0)
+    X, y = X.iloc[np.sort(keep)], y[np.sort(keep)]
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(y)} of {n_all} patients, "
+          "fewer trees, epochs and SHAP samples; not the full example's results.")
 
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.3, stratify=y, random_state=0)
@@ -86,7 +102,7 @@ from skmultimodal.inspection import plot_shap_summary, shap_values
 
 xgb = make_pipeline(
     ColumnTransformer([("genes", "passthrough", genes)], verbose_feature_names_out=False),
-    XGBClassifier(n_estimators=300, max_depth=3, learning_rate=0.05, subsample=0.8,
+    XGBClassifier(n_estimators=50 if QUICK else 300, max_depth=3, learning_rate=0.05, subsample=0.8,
                   colsample_bytree=0.5, tree_method="hist", n_jobs=1, random_state=0),
 )
 start = time.perf_counter()
@@ -125,7 +141,7 @@ from skmultimodal.inspection import plot_shap_bar
 fusion = IntermediateFusionClassifier(
     [("clinical", TabularModality(clinical, impute="median", hidden_layer_sizes=(32,))),
      ("genes", TabularModality(genes, hidden_layer_sizes=(128,), dropout=0.5))],
-    embed_dim=32, head_hidden_sizes=(32,), max_epochs=20, weight_decay=0.05,
+    embed_dim=32, head_hidden_sizes=(32,), max_epochs=5 if QUICK else 20, weight_decay=0.05,
     random_state=0,
 )
 start = time.perf_counter()
@@ -134,9 +150,10 @@ print(f"fusion network: test accuracy {fusion.score(X_test, y_test):.3f}; fit "
       f"{time.perf_counter() - start:.0f} s")
 
 start = time.perf_counter()
-rows = X_test.iloc[:150]
+rows = X_test.iloc[:40 if QUICK else 150]
 grad_sv = shap_values(fusion, rows, modality="clinical", background=X_train,
-                      n_background=100, n_samples=200, random_state=0)
+                      n_background=50 if QUICK else 100,
+                      n_samples=50 if QUICK else 200, random_state=0)
 proba = fusion.predict_proba(rows)
 error = np.abs(grad_sv.base_values + grad_sv.values.sum(axis=1) - proba)
 print(f"gradient SHAP of {len(rows)} patients: {time.perf_counter() - start:.0f} s; "
@@ -164,7 +181,8 @@ from skmultimodal.inspection import modality_importance, plot_modality_importanc
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharex=True)
 for ax, strategy in zip(axes, ["permute", "mask"]):
     result = modality_importance(fusion, X_test, y_test, strategy=strategy,
-                                 scoring="roc_auc", n_repeats=10, random_state=0)
+                                 scoring="roc_auc", n_repeats=3 if QUICK else 10,
+                                 random_state=0)
     plot_modality_importance(result, ax=ax)
     ax.set_title(f"{strategy} (baseline ROC AUC {result.baseline_score:.3f})", fontsize=10)
     for name, mean, std in zip(result.modalities, result.importances_mean,

@@ -42,15 +42,25 @@ images, so the script runs in a few minutes on a CPU.
 # independent noisy views of its class, so together they say more than
 # either alone. The second column is transposed (blobs top and bottom
 # instead of left and right), only so the two columns look different.
+#
+# ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
+# is built): 60 draws instead of 160, one epoch, smaller forests and two
+# outer folds instead of three.
+import os
+
+# Small data, few epochs: for building the documentation quickly.
+QUICK = os.environ.get("SKMULTIMODAL_EXAMPLES_QUICK") == "1"
+
 import numpy as np
 import pandas as pd
 
 from skmultimodal.datasets import make_multimodal_classification
 
 IMAGE_SIZE = 32
+N_DRAW = 60 if QUICK else 160
 
 
-def draw(seed, n=160):
+def draw(seed, n=N_DRAW):
     X, y = make_multimodal_classification(
         n, image_size=IMAGE_SIZE, image_share=0.6, random_state=seed
     )
@@ -71,6 +81,9 @@ X = pd.DataFrame({
     "mammogram": pd.Series([pairs[k][1] for k in order], dtype=object),
 })
 y = np.array([pairs[k][2] for k in order])
+if QUICK:
+    print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {N_DRAW} draws per column, "
+          "1 epoch, 25 trees per forest, 2 folds; not the full example's results.")
 print(f"{len(X)} synthetic patients, {y.mean():.0%} in class 1; "
       f"columns {list(X.columns)}, images {X['ultrasound'].iloc[0].shape}")
 
@@ -104,11 +117,13 @@ image = dict(backbone="resnet18", image_size=IMAGE_SIZE, channels=1)
 pipeline = make_stacking_ensemble(
     [("us", ImageModality("ultrasound", attention="eca", **image)),
      ("mammo", ImageModality("mammogram", attention="cbam", **image))],
-    max_epochs=4,
+    max_epochs=1 if QUICK else 4,
     batch_size=16,
     cv=3,
     random_state=0,
 )
+if QUICK:  # smaller forests in the stacking
+    pipeline.set_params(stacking__rf__n_estimators=25, stacking__et__n_estimators=25)
 print(pipeline)
 
 # %%
@@ -128,9 +143,10 @@ from sklearn.metrics import roc_auc_score
 
 from skmultimodal.model_selection import evaluate
 
+n_folds = 2 if QUICK else 3
 start = time.perf_counter()
-report = evaluate({"two-stage pipeline (ECA + CBAM, stacking)": pipeline}, X, y, cv=3,
-                  scoring=["roc_auc", "accuracy"], n_bootstrap=500,
+report = evaluate({"two-stage pipeline (ECA + CBAM, stacking)": pipeline}, X, y, cv=n_folds,
+                  scoring=["roc_auc", "accuracy"], n_bootstrap=100 if QUICK else 500,
                   return_estimators=True)
 print(f"evaluation: {time.perf_counter() - start:.0f} s")
 
@@ -167,7 +183,7 @@ RocCurveDisplay.from_predictions(
     plot_chance_level=True,
 )
 ax.legend(fontsize=8, loc="lower right")
-ax.set_title("Synthetic paired images, 3-fold out-of-fold ROC", fontsize=10)
+ax.set_title(f"Synthetic paired images, {n_folds}-fold out-of-fold ROC", fontsize=10)
 fig.tight_layout()
 plt.show()
 
