@@ -249,6 +249,7 @@ def torch_inventory():
         "torch.Tensor": "tensors", "torch.device": "tensor_attributes",
         "torch.dtype": "tensor_attributes", "torch.layout": "tensor_attributes",
         "torch.memory_format": "tensor_attributes", "torch.Generator": "generated/torch.Generator",
+        "torch.autocast": "amp",
     }
     inv.add("torch", "module", "torch.html#module-torch")
     for attr in _public(getattr(torch, "__all__", dir(torch))):
