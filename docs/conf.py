@@ -46,12 +46,6 @@ exclude_patterns = [
     "_intersphinx",
     "Thumbs.db",
     ".DS_Store",
-    # sphinx-gallery writes these next to the sources; they are included, not built
-    "auto_examples/*.ipynb",
-    "auto_examples/*.py",
-    "auto_examples/*.zip",
-    "auto_examples/*.json",
-    "auto_examples/*.md5",
 ]
 default_role = "literal"
 
