@@ -92,7 +92,7 @@ models = {
     ),
     "3-nearest neighbours (table)": make_pipeline(table, KNeighborsClassifier(3)),
     "ImageClassifier (image)": ImageClassifier(
-        column="image", backbone="simple_cnn", image_size=16, max_epochs=3 if QUICK else 10,
+        column="image", backbone="simple_cnn", image_size=16, max_epochs=2 if QUICK else 10,
         random_state=0,
     ),
     "early fusion (image + table)": make_pipeline(

@@ -53,7 +53,7 @@ tuned model.
 #
 # ``SKMULTIMODAL_EXAMPLES_QUICK=1`` runs a small version (how the documentation
 # is built): a stratified subsample of 120 patients, 32-pixel scans, three
-# folds and three epochs. Its numbers are not those discussed below.
+# folds and two epochs. Its numbers are not those discussed below.
 import os
 
 # Small data, few epochs: for building the documentation quickly.
@@ -107,7 +107,7 @@ except FileNotFoundError as exc:
 
 if QUICK:
     print(f"Quick run (SKMULTIMODAL_EXAMPLES_QUICK=1): {len(X)} patients, "
-          f"{IMAGE_SIZE}-pixel images, 3 folds, 3 epochs; not the full example's results.")
+          f"{IMAGE_SIZE}-pixel images, 3 folds, 2 epochs; not the full example's results.")
 print(f"{source}: {len(X)} rows, {len(np.unique(groups))} patients, "
       f"positive rate {np.mean(y == 1):.3f}")
 print(X[clinical_cols].head())
@@ -145,7 +145,7 @@ from sklearn.pipeline import make_pipeline
 
 from skmultimodal import IntermediateFusionClassifier
 
-common = dict(embed_dim=32, head_hidden_sizes=(32,), max_epochs=3 if QUICK else 10,
+common = dict(embed_dim=32, head_hidden_sizes=(32,), max_epochs=2 if QUICK else 10,
               batch_size=32,
               random_state=0)
 models = {
