@@ -191,7 +191,73 @@ def _data_docstring(app, what, name, obj, options, lines):
         lines[:] = []
 
 
+def _code_link_targets():
+    """``{text: target}`` of the inline code the Markdown pages link to the API.
+
+    Every public name of skmultimodal, by its short name (``ImageClassifier``)
+    and each of its public paths (``skmultimodal.fusion.LateFusionClassifier``),
+    and the short names of scikit-learn's public classes and functions that are
+    unique there (``Pipeline``, ``GridSearchCV``, ``cross_validate``).
+    """
+    targets = {}
+    try:
+        import sphobjinv
+
+        inventory = sphobjinv.Inventory(
+            os.path.join(os.path.dirname(__file__), "_intersphinx", "sklearn.inv"))
+        counts = {}
+        for item in inventory.objects:
+            if item.domain == "py" and item.role in ("class", "function"):
+                short = item.name.rsplit(".", 1)[-1]
+                counts.setdefault(short, []).append(item.name)
+        targets.update({short: names[0] for short, names in counts.items()
+                        if len(names) == 1 and not short.startswith("_")})
+    except Exception:  # no inventory: the library's names only
+        pass
+    short_names = {}
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            full = f"{module_name}.{name}"
+            target = PUBLIC_ALIASES.get(full, full)
+            targets[full] = target
+            short_names.setdefault(name, set()).add(target)
+    targets.update({short: next(iter(found)) for short, found in short_names.items()
+                    if len(found) == 1 and not short.startswith("_")})
+    return targets
+
+
+CODE_LINK_TARGETS = _code_link_targets()
+
+
+def _link_inline_code(app, doctree):
+    """Make inline code naming a public object in a Markdown page a link to its page.
+
+    ``ImageClassifier`` or ``make_cv()`` in the user guide then links to the
+    API reference (and ``GridSearchCV`` to scikit-learn's), as the reST pages'
+    roles do. Code that names nothing known stays plain code.
+    """
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    docname = app.env.docname
+    if not str(app.env.doc2path(docname)).endswith(".md"):
+        return
+    for node in list(doctree.findall(nodes.literal)):
+        if isinstance(node.parent, (pending_xref, nodes.reference, nodes.literal_block)):
+            continue
+        text = node.astext().strip()
+        target = CODE_LINK_TARGETS.get(text[:-2] if text.endswith("()") else text)
+        if target is None:
+            continue
+        ref = pending_xref("", refdomain="py", reftype="obj", reftarget=target,
+                           refdoc=docname, refexplicit=True, refwarn=False)
+        ref += node.deepcopy()
+        node.replace_self(ref)
+
+
 def setup(app):
+    app.connect("doctree-read", _link_inline_code)
     app.connect("missing-reference", _resolve_alias)
     app.connect("autodoc-process-docstring", _data_docstring)
     app.connect("autodoc-skip-member", _skip_foreign_members)
