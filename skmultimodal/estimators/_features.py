@@ -7,7 +7,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..modalities import ImageModality
-from ..modalities._multimodal import MultimodalMixin, check_named_list
+from ..modalities._multimodal import MultimodalMixin
 from ..utils._constraints import RATE, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
 from ._cache import encode_source
@@ -124,8 +124,7 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
 
     # -- validation -----------------------------------------------------
     def _check_modalities(self):
-        names = check_named_list(self.modalities, "modalities")
-        self._validate_names(names)
+        names = self._check_modality_names()
         for name, modality in self.modalities:
             if not isinstance(modality, ImageModality):
                 raise TypeError(

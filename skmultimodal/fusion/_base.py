@@ -18,7 +18,7 @@ from ..estimators._base import BaseNetClassifier, PreparedInput
 from ..estimators._cache import check_memory, encode_source
 from ..modalities import ImageModality, TabularModality
 from ..modalities._image import check_column_present
-from ..modalities._multimodal import MultimodalMixin, check_named_list
+from ..modalities._multimodal import MultimodalMixin
 from ..modalities._tabular import as_frame
 from ..utils._messages import shown
 
@@ -148,8 +148,7 @@ class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
         """Validate the fusion-specific parameters (subclasses)."""
 
     def _validate_modalities(self):
-        names = check_named_list(self.modalities, "modalities")
-        self._validate_names(names)
+        names = self._check_modality_names()
         for name, modality in self.modalities:
             if not isinstance(modality, (ImageModality, TabularModality)):
                 raise TypeError(

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 
 from ..estimators._base import check_not_empty, drop_zero_weight_rows, encode_labels
 from ..modalities._image import check_column_present
-from ..modalities._multimodal import MultimodalMixin, check_named_list
+from ..modalities._multimodal import MultimodalMixin, as_column_list
 from ..modalities._tabular import as_frame
 from ._base import _rows_text
 
@@ -183,14 +183,8 @@ class LateFusionClassifier(MultimodalMixin, ClassifierMixin, BaseEstimator):
     def _fitted_modality_columns(self):
         check_is_fitted(self, "estimators_")
         everything = list(getattr(self, "feature_names_in_", range(self.n_features_in_)))
-        return {name: everything if columns is None else self._as_list(columns)
+        return {name: everything if columns is None else as_column_list(columns)
                 for name, _, columns in self.modalities}
-
-    @staticmethod
-    def _as_list(columns):
-        if isinstance(columns, (str, numbers.Integral)):
-            return [columns]
-        return list(columns)
 
     def get_modality_input(self, X, name):
         """What the estimator of modality ``name`` reads of the rows X.
@@ -218,8 +212,7 @@ class LateFusionClassifier(MultimodalMixin, ClassifierMixin, BaseEstimator):
     def _check_estimators(self):
         """Parameters: their constraints, then the estimators and weights."""
         self._validate_params()
-        names = check_named_list(self.modalities, "modalities", n_fields=3)
-        self._validate_names(names)
+        names = self._check_modality_names()
         for name, est, _ in self.modalities:
             if isinstance(est, type):
                 raise TypeError(

@@ -9,17 +9,11 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..modalities._image import check_column_present
-from ..modalities._multimodal import final_step, find_multimodal_step
+from ..modalities._multimodal import as_column_list, final_step, find_multimodal_step
 
 __all__ = ["modality_importance"]
 
 STRATEGIES = ("permute", "mask")
-
-
-def _as_list(columns):
-    if isinstance(columns, (str, numbers.Integral)):
-        return [columns]
-    return list(columns)
 
 
 def _fitted_modalities(estimator):
@@ -57,7 +51,7 @@ def _check_modalities(modalities, estimator, X):
         raise ValueError("modalities is empty.")
     out = {}
     for name, columns in modalities.items():
-        columns = _as_list(columns)
+        columns = as_column_list(columns)
         if not columns:
             raise ValueError(f"Modality {name!r} has no columns.")
         try:

@@ -1,5 +1,7 @@
 """The one protocol of the estimators that read several named modalities."""
 
+import numbers
+
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import _BaseComposition
@@ -95,6 +97,13 @@ class MultimodalMixin(_BaseComposition):
 
     _n_modality_fields = 2
 
+    def _check_modality_names(self):
+        """Validate the shape of ``modalities`` and its names (unique, no ``"__"``,
+        no clash with a parameter); return the names."""
+        names = self.get_modality_names()
+        self._validate_names(names)
+        return names
+
     def _modality_subset_params(self, names):
         """Parameters giving the estimator only the modalities ``names``."""
         keep = set(names)
@@ -139,6 +148,13 @@ class MultimodalMixin(_BaseComposition):
 
     def _fitted_modality_columns(self):  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+def as_column_list(columns):
+    """One column label (a str or an int) as a list; a list of them as a list."""
+    if isinstance(columns, (str, numbers.Integral)):
+        return [columns]
+    return list(columns)
 
 
 def find_multimodal_step(estimator):
