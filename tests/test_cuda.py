@@ -105,12 +105,13 @@ def test_mixed_precision_forward_is_close_to_fp32(data, name, precision):
     np.testing.assert_allclose(_check_proba(clf, X), full, atol=0.05)
 
 
-def test_fp16_training_still_learns(data):
+def test_fp16_training_learns_as_fp32(data):
     X, y = data
-    clf = _make("tabular", max_epochs=30, precision="fp16", lr=0.01).fit(X, y)
-    assert clf.score(X, y) >= 0.8
-    losses = clf.net_.history[:, "train_loss"]
+    full = _make("tabular", max_epochs=30, lr=0.01).fit(X, y)
+    mixed = _make("tabular", max_epochs=30, lr=0.01, precision="fp16").fit(X, y)
+    losses = mixed.net_.history[:, "train_loss"]
     assert losses[-1] < losses[0]
+    assert abs(mixed.score(X, y) - full.score(X, y)) <= 0.1
 
 
 def test_channels_last_on_cuda(data):
@@ -123,18 +124,27 @@ def test_channels_last_on_cuda(data):
     np.testing.assert_allclose(_check_proba(fast, X), proba, atol=0.05)
 
 
-def test_pinned_memory_and_workers(data):
+@pytest.fixture
+def deterministic(monkeypatch):
+    """cuDNN's deterministic algorithms: two equal fits give equal weights."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+
+
+def test_pinned_memory_and_workers(data, deterministic):
     X, y = data
     clf = _make("image", max_epochs=2, num_workers=2).fit(X, y)
     assert clf.net_.iterator_train__pin_memory is True
     assert clf.net_.iterator_train__num_workers == 2
+    again = _make("image", max_epochs=2, num_workers=2).fit(X, y)
+    np.testing.assert_allclose(_check_proba(again, X), _check_proba(clf, X), atol=1e-4)
     auto = _make("image", max_epochs=2, num_workers="auto").fit(X, y)
     assert auto.net_.iterator_train__num_workers >= 1
     assert auto.net_.iterator_train__pin_memory is True
-    np.testing.assert_allclose(_check_proba(auto, X), _check_proba(clf, X), atol=1e-4)
+    _check_proba(auto, X)
 
 
-def test_image_cache_with_workers(data):
+def test_image_cache_with_workers(data, deterministic):
     X, y = data
     plain = _make("image", max_epochs=2, num_workers=2).fit(X, y)
     cached = _make("image", max_epochs=2, cache_images=True, num_workers=2).fit(X, y)
@@ -153,7 +163,8 @@ def test_model_from_cuda_predicts_on_the_cpu(data, name, tmp_path):
     loaded.set_params(device="cpu")
     loaded.net_.set_params(device="cpu")
     loaded.net_.module_.to("cpu")
-    np.testing.assert_allclose(loaded.predict_proba(X), p, atol=1e-4)
+    # cuDNN convolutions run in TF32 by default: a few 1e-3 from the CPU's float32.
+    np.testing.assert_allclose(loaded.predict_proba(X), p, atol=1e-2)
 
 
 def test_skops_round_trip_on_cuda(data, tmp_path):
