@@ -183,9 +183,9 @@ def test_fixed_inputs_model_reproduces_predict_proba(two_tables):
     proba = clf.predict_proba(rows)
     with torch.no_grad():
         for i in range(len(rows)):
-            wrapper.fixed = _fixed_inputs(dataset, i, "clin", "cpu")
-            x = dataset.sources["clin"].array[i:i + 1]
-            out = wrapper(x.expand(3, -1)).numpy()  # one row, repeated
+            wrapper.fixed = _fixed_inputs(dataset, i, "clin", clf.device_)
+            x = dataset.sources["clin"].array[i:i + 1].to(clf.device_)
+            out = wrapper(x.expand(3, -1)).cpu().numpy()  # one row, repeated
             np.testing.assert_allclose(out, np.repeat(proba[i:i + 1], 3, axis=0),
                                        atol=1e-5)
 
