@@ -8,6 +8,7 @@ take the original layouts of data sets that need registration or are too
 large to ship, for users who have them.
 """
 
+from ._bags import make_bag_classification
 from ._base import get_data_home
 from ._breast_lesions_usg import load_breast_lesions_usg
 from ._breastmnist import load_breastmnist
@@ -25,6 +26,7 @@ __all__ = [
     "load_busi",
     "load_metabric",
     "load_tcga_brca_pam50",
+    "make_bag_classification",
     "make_multimodal_classification",
     "mimic_iv_patient_table",
     "read_brecahad",
