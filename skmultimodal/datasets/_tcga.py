@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ._base import _check_bool, _check_option, _require_files, get_data_home
+from ._base import (
+    _check_bool,
+    _check_option,
+    _object_column,
+    _require_files,
+    get_data_home,
+)
 from ._verify import _DataFile
 
 FOLDER = "tcga_brca_pam50genes"
@@ -23,6 +29,7 @@ READER_TASKS = ("pam50", "luminal_vs_basal_her2")
 PATIENT_CHARS = 12  # TCGA-XX-XXXX
 SAMPLE_CHARS = 15  # TCGA-XX-XXXX-01
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+TILE_LAYOUTS = ("rows", "bag")
 # The PAM50 genes of the expression file: all 50 but ORC6, which it lacks.
 PAM50_GENES = (
     "ACTR3B", "ANLN", "BAG1", "BCL2", "BIRC5", "BLVRA", "CCNB1", "CCNE1",
@@ -427,13 +434,13 @@ def _read_xena_expression(source, genes, sample_types):
     return expression.loc[keep]
 
 
-def _tile_rows(data, tiles_dir):
-    """One row per tile: (row index into data, tile path), and patients without."""
+def _patient_tiles(data, tiles_dir):
+    """Sorted tile paths of each patient of ``data`` (an empty list if none)."""
     tiles_dir = Path(tiles_dir)
     if not tiles_dir.is_dir():
         raise FileNotFoundError(f"tiles_dir '{tiles_dir}' is not a folder")
-    rows, paths, without = [], [], []
-    for i, patient in enumerate(data["patient_id"]):
+    per_patient = []
+    for patient in data["patient_id"]:
         folder = tiles_dir / patient
         tiles = (
             sorted(
@@ -443,17 +450,23 @@ def _tile_rows(data, tiles_dir):
             if folder.is_dir()
             else []
         )
-        if not tiles:
-            without.append(patient)
-        rows += [i] * len(tiles)
-        paths += [str(p.resolve()) for p in tiles]
-    if not paths:
+        per_patient.append([str(p.resolve()) for p in tiles])
+    if not any(per_patient):
         raise ValueError(
             f"No tile found in '{tiles_dir}' for the {len(data)} patients of the "
             f"table: expected tiles_dir/<12-character barcode, e.g. "
             f"{data['patient_id'].iloc[0] if len(data) else 'TCGA-A1-A0SB'}>/"
             f"*.png|jpg|tif"
         )
+    return per_patient
+
+
+def _tile_rows(data, tiles_dir):
+    """One row per tile: (row index into data, tile path), and patients without."""
+    per_patient = _patient_tiles(data, tiles_dir)
+    rows = [i for i, tiles in enumerate(per_patient) for _ in tiles]
+    paths = [path for tiles in per_patient for path in tiles]
+    without = [p for p, tiles in zip(data["patient_id"], per_patient) if not tiles]
     return np.asarray(rows, dtype=np.intp), paths, without
 
 
@@ -465,6 +478,7 @@ def read_tcga_brca(
     task="pam50",
     genes=None,
     sample_types=("01",),
+    tiles="rows",
     return_X_y=False,
 ):
     """Read TCGA-BRCA expression, PAM50 calls and optional image tiles (Xena layout).
@@ -489,9 +503,8 @@ def read_tcga_brca(
     tiles_dir : str or path-like, default=None
         Folder with one sub-folder per patient, named by the 12-character
         barcode (``TCGA-A1-A0SB``), holding image tiles (.png, .jpg, .jpeg,
-        .tif, .tiff). If given, the result has one row per tile with its
-        ``image_path`` and the patient's genes and covariates; patients
-        without tiles are left out (listed in ``patients_without_tiles``).
+        .tif, .tiff), read in the order of their sorted paths. How they are
+        returned is set by ``tiles``.
     task : {"pam50", "luminal_vs_basal_her2"}, default="pam50"
         As in :func:`load_tcga_brca_pam50`: the 5 PAM50 calls (strings), or
         1 = Basal/Her2 vs 0 = Luminal (LumA + LumB).
@@ -502,6 +515,15 @@ def read_tcga_brca(
         ``"01"`` is the primary tumour; Xena also calls a PAM50 subtype for
         solid-tissue normals (``"11"``, mostly "Normal"), which would blur the
         Normal class.
+    tiles : {"rows", "bag"}, default="rows"
+        How the tiles of ``tiles_dir`` are returned (only with ``tiles_dir``).
+        ``"rows"``: one row per tile, with its path in column ``image_path``
+        and the patient's genes and covariates; patients without tiles are
+        left out. ``"bag"``: one row per patient (as without ``tiles_dir``),
+        with the list of the patient's tile paths in column ``tiles`` (a bag
+        for multiple-instance learning); a patient without tiles keeps the
+        row, with None in ``tiles``. Either way the patients without tiles
+        are listed in ``patients_without_tiles``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -511,19 +533,23 @@ def read_tcga_brca(
         Dictionary-like object with the attributes:
 
         data : DataFrame
-            ``patient_id`` (12 characters), ``image_path`` (only with
-            ``tiles_dir``), the genes, then the covariates present.
+            ``patient_id`` (12 characters), ``image_path`` (with
+            ``tiles_dir`` and ``tiles="rows"``) or ``tiles`` (object column
+            of lists of str or None, with ``tiles_dir`` and
+            ``tiles="bag"``), the genes, then the covariates present.
         target : ndarray of shape (n_samples,)
             Subtype strings or int 0/1.
         target_names : ndarray of str
             The names of the classes of ``task``.
         groups : ndarray of str
-            ``patient_id`` of each row: with tiles, a patient has many rows.
+            ``patient_id`` of each row: with ``tiles="rows"``, a patient has
+            many rows.
         sample_ids : ndarray of str
             15-character sample barcode of each row.
         feature_groups : dict
             ``{"genes": [...], "clinical": [...]}``, with ``"image":
-            ["image_path"]`` first when ``tiles_dir`` is given.
+            ["image_path"]`` (or ``["tiles"]`` with ``tiles="bag"``) first
+            when ``tiles_dir`` is given.
         patients_without_tiles : list of str
             Only with ``tiles_dir``.
         frame : DataFrame
@@ -538,12 +564,19 @@ def read_tcga_brca(
     FileNotFoundError
         If a file or ``tiles_dir`` is missing.
     ValueError
-        If a file does not have the expected layout, a gene is unknown, no
-        sample has a label, or no tile is found; a ``DataFileError`` if a
+        If ``task`` or ``tiles`` is invalid (``tiles="bag"`` without
+        ``tiles_dir`` included), a file does not have the expected layout, a
+        gene is unknown, no sample has a label, or no tile is found; a ``DataFileError`` if a
         file is empty, has a line cut short (or a gzip stream cut short) or
         holds an expression value that is not a number.
     """
     _check_option(task, "task", READER_TASKS)
+    _check_option(tiles, "tiles", TILE_LAYOUTS)
+    if tiles == "bag" and tiles_dir is None:
+        raise ValueError(
+            'tiles="bag" puts the tiles of tiles_dir in one cell per patient: '
+            "give tiles_dir"
+        )
     _check_bool(return_X_y, "return_X_y")
     if isinstance(sample_types, str):
         sample_types = (sample_types,)
@@ -570,7 +603,16 @@ def read_tcga_brca(
         )
     groups = data["patient_id"].to_numpy()
     extra = {}
-    if tiles_dir is not None:
+    if tiles_dir is not None and tiles == "bag":
+        per_patient = _patient_tiles(data, tiles_dir)
+        bags = _object_column(per_patient)
+        bags[[not paths for paths in per_patient]] = None
+        data.insert(1, "tiles", pd.Series(bags, dtype=object))
+        feature_groups = {"image": ["tiles"], **feature_groups}
+        extra["patients_without_tiles"] = [
+            p for p, paths in zip(data["patient_id"], per_patient) if not paths
+        ]
+    elif tiles_dir is not None:
         rows, paths, without = _tile_rows(data, tiles_dir)
         data = data.iloc[rows].reset_index(drop=True)
         data.insert(1, "image_path", pd.Series(paths, dtype=object))

@@ -4,6 +4,7 @@ Real-data tests need SKMULTIMODAL_DATA.
 """
 import gzip
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -224,18 +225,27 @@ def test_read_tcga_brca_tables(tmp_path, gz):
     assert list(X.columns[:2]) == ["patient_id", "ESR1"] and y.tolist() == [0, 1, 0, 1]
 
 
-def test_read_tcga_brca_tiles(tmp_path):
-    expression_path, clinical_path, _ = _write_xena(tmp_path)
+def _write_tiles(tmp_path):
     tiles = tmp_path / "tiles"
     for patient, names in {
         "TCGA-A1-0001": ["t2.png", "t1.jpg", "notes.txt"],
         "TCGA-A3-0003": ["a.TIF"],
+        "TCGA-A4-0004": ["readme.md"],  # a folder without tiles
         "TCGA-Z9-9999": ["x.png"],  # not in the table
     }.items():
         (tiles / patient).mkdir(parents=True)
         for name in names:
             (tiles / patient / name).write_bytes(b"img")
+    return tiles
+
+
+def test_read_tcga_brca_tiles(tmp_path):
+    expression_path, clinical_path, _ = _write_xena(tmp_path)
+    tiles = _write_tiles(tmp_path)
     bunch = read_tcga_brca(expression_path, clinical_path, tiles)
+    assert bunch.data.equals(
+        read_tcga_brca(expression_path, clinical_path, tiles, tiles="rows").data
+    )
     data = bunch.data
     assert list(data.columns[:3]) == ["patient_id", "image_path", "GENE_A"]
     names = [p.split("/")[-1] for p in data["image_path"]]
@@ -246,6 +256,36 @@ def test_read_tcga_brca_tiles(tmp_path):
     assert data.loc[0, "ESR1"] == data.loc[1, "ESR1"]
     assert bunch.patients_without_tiles == ["TCGA-A0-0000", "TCGA-A4-0004"]
     assert list(bunch.feature_groups) == ["image", "genes", "clinical"]
+
+
+def test_read_tcga_brca_tile_bags(tmp_path):
+    expression_path, clinical_path, _ = _write_xena(tmp_path)
+    tiles = _write_tiles(tmp_path)
+    bunch = read_tcga_brca(expression_path, clinical_path, tiles, tiles="bag")
+    table = read_tcga_brca(expression_path, clinical_path)
+    data = bunch.data
+    # one row per patient, as without tiles, the bag of tile paths second
+    assert list(data.columns) == ["patient_id", "tiles", *table.data.columns[1:]]
+    pd.testing.assert_frame_equal(data.drop(columns="tiles"), table.data)
+    assert data["tiles"].dtype == object
+    bags = data["tiles"].tolist()
+    assert bags[0] is None and bags[3] is None  # patients without tiles
+    assert [p.split("/")[-1] for p in bags[1]] == ["t1.jpg", "t2.png"]
+    assert [p.split("/")[-1] for p in bags[2]] == ["a.TIF"]
+    assert all(isinstance(p, str) and Path(p).is_absolute() for p in bags[1])
+    assert bunch.target.tolist() == table.target.tolist()
+    assert bunch.groups.tolist() == data["patient_id"].tolist()
+    assert bunch.sample_ids.tolist() == table.sample_ids.tolist()
+    assert bunch.patients_without_tiles == ["TCGA-A0-0000", "TCGA-A4-0004"]
+    assert bunch.feature_groups["image"] == ["tiles"]
+    assert list(bunch.feature_groups) == ["image", "genes", "clinical"]
+    assert bunch.frame["target"].tolist() == bunch.target.tolist()
+    X, y = read_tcga_brca(
+        expression_path, clinical_path, tiles, tiles="bag", return_X_y=True,
+        task="luminal_vs_basal_her2",
+    )
+    assert X["tiles"].isna().tolist() == [True, False, False, True]
+    assert y.tolist() == [0, 1, 0, 1]
 
 
 def test_read_tcga_brca_errors(tmp_path):
@@ -259,6 +299,12 @@ def test_read_tcga_brca_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="No tile found"):
         read_tcga_brca(expression_path, clinical_path, tmp_path / "empty")
+    with pytest.raises(ValueError, match="No tile found"):
+        read_tcga_brca(expression_path, clinical_path, tmp_path / "empty", tiles="bag")
+    with pytest.raises(ValueError, match="tiles must be one of 'rows', 'bag'"):
+        read_tcga_brca(expression_path, clinical_path, tmp_path / "empty", tiles="bags")
+    with pytest.raises(ValueError, match="give tiles_dir"):
+        read_tcga_brca(expression_path, clinical_path, tiles="bag")
     with pytest.raises(FileNotFoundError, match="nothere.tsv"):
         read_tcga_brca(tmp_path / "nothere.tsv", clinical_path)
     bad = tmp_path / "bad.tsv"
