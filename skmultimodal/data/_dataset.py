@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from ._bags import InstanceBag, pad_bags
 from ._io import describe_cell, is_missing, read_image
 from ._transforms import ImageTransform, IntensityError
 
@@ -237,14 +238,38 @@ class MultimodalDataset(Dataset):
         )
 
 
+def _has_bags(batch):
+    first = batch[0] if batch else None
+    if not (isinstance(first, tuple) and len(first) == 2 and isinstance(first[0], dict)):
+        return False
+    return any(isinstance(v, InstanceBag) for v in first[0].values())
+
+
+def _pad_bag_inputs(batch):
+    """Replace the :class:`InstanceBag` inputs by padded tensors and ``<name>_mask``."""
+    names = [name for name, value in batch[0][0].items() if isinstance(value, InstanceBag)]
+    inputs = [dict(x) for x, _ in batch]
+    padded = {}
+    for name in names:
+        padded[name] = pad_bags([x.pop(name) for x in inputs])
+    out = default_collate([(x, y) for x, (_, y) in zip(inputs, batch)])
+    for name, (values, mask) in padded.items():
+        out[0][name] = values
+        out[0][f"{name}_mask"] = mask
+    return out
+
+
 def collate_batch(batch):
-    """``default_collate``, with a clear error for images of different sizes.
+    """``default_collate``, padding bags of images, with a clear error for image sizes.
 
     Images are stacked into one tensor per batch: with ``image_size=None``
-    (every image kept at its own size) they must all have the same size.
+    (every image kept at its own size) they must all have the same size. Bags
+    (:class:`~skmultimodal.data._bags.InstanceBag`) are padded to the longest
+    bag of the batch, ``(N, K, C, H, W)``, with a bool mask ``<name>_mask``
+    ``(N, K)`` telling the real instances.
     """
     try:
-        return default_collate(batch)
+        return _pad_bag_inputs(batch) if _has_bags(batch) else default_collate(batch)
     except RuntimeError as exc:
         if "stack expects each tensor to be equal size" not in str(exc):
             raise

@@ -12,11 +12,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 
 from ..data import ArraySource, ImageSource, MultimodalDataset
-from ..data._io import is_missing
+from ..data._bags import ArrayBagSource, ImageBagSource
 from ..data._transforms import resolve_augmentation
 from ..estimators._base import BaseNetClassifier, PreparedInput
 from ..estimators._cache import check_memory, encode_source
-from ..modalities import ImageModality, TabularModality
+from ..modalities import ImageBagModality, ImageModality, TabularModality
 from ..modalities._image import check_column_present
 from ..modalities._multimodal import MultimodalMixin
 from ..modalities._tabular import as_frame
@@ -36,6 +36,28 @@ def _unwrap(module):
     return module
 
 
+def precomputed_output(module, name):
+    """What the frozen encoder ``name`` of ``module`` takes once precomputed."""
+    return "pooled" if module.encoders[name].kind == "image_bag" else module.encoder_output
+
+
+def _encode_bags(net, src, store, **options):
+    """An :class:`ArrayBagSource` of the instance embeddings of the bags of ``src``."""
+    cells, labels, counts = [], [], []
+    for i in range(len(src)):
+        instances = src.instances(i)
+        cells.extend(instances)
+        row = i if src.row_labels is None else src.row_labels[i]
+        labels.extend([row] * len(instances))
+        counts.append(len(instances))
+    flat = np.empty(len(cells), dtype=object)
+    flat[:] = cells
+    features, _ = encode_source(net, ImageSource(flat, src.transform, labels), output="pooled",
+                                store=store, **options)
+    arrays = np.split(np.asarray(features), np.cumsum(counts)[:-1]) if counts else []
+    return ArrayBagSource(arrays, net.num_features, src.max_instances, src.train)
+
+
 def precompute_sources(module, sources, names, store, *, batch_size, num_workers=0,
                        precision=None, channels_last=False):
     """Replace the image sources ``names`` by their frozen encoders' outputs.
@@ -44,7 +66,10 @@ def precompute_sources(module, sources, names, store, *, batch_size, num_workers
     what the fusion network's encoder of that modality gives
     (``module.encoder_output``: pooled embeddings or feature maps), read from
     or written to ``store`` (None: computed, not cached). Missing rows hold
-    the output for the placeholder image and keep their presence flag.
+    the output for the placeholder image and keep their presence flag. A bag
+    source becomes an :class:`~skmultimodal.data._bags.ArrayBagSource` of the
+    embeddings of its instances, each instance encoded once (and cached by
+    its content).
 
     Returns
     -------
@@ -52,15 +77,18 @@ def precompute_sources(module, sources, names, store, *, batch_size, num_workers
         A new dict; the other sources are unchanged.
     """
     out = dict(sources)
+    options = dict(batch_size=batch_size, num_workers=num_workers, precision=precision,
+                   channels_last=channels_last)
     for name in names:
         src = sources[name]
+        net = module.encoders[name].net
+        if isinstance(src, ImageBagSource):
+            out[name] = _encode_bags(net, src, store, **options)
+            continue
         if not isinstance(src, ImageSource):  # already precomputed
             continue
-        features, _ = encode_source(
-            module.encoders[name].net, src, output=module.encoder_output, store=store,
-            batch_size=batch_size, num_workers=num_workers, precision=precision,
-            channels_last=channels_last,
-        )
+        features, _ = encode_source(net, src, output=module.encoder_output, store=store,
+                                    **options)
         out[name] = ArraySource(features, present=[src.present(i) for i in range(len(src))])
     return out
 
@@ -105,7 +133,7 @@ class PrecomputeFrozenEncoders(Callback):
                     channels_last=getattr(net, "channels_last", False),
                 )
         for name in self.names:
-            module.encoders[name].use_precomputed(module.encoder_output)
+            module.encoders[name].use_precomputed(precomputed_output(module, name))
 
 
 class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
@@ -153,7 +181,7 @@ class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
             if not isinstance(modality, (ImageModality, TabularModality)):
                 raise TypeError(
                     f"Modality {name!r} is a {type(modality).__name__}; expected an "
-                    "ImageModality or a TabularModality instance."
+                    "ImageModality, ImageBagModality or TabularModality instance."
                 )
             if isinstance(modality, ImageModality):
                 modality.check_params()
@@ -219,10 +247,10 @@ class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
         labels = list(frame.index)
         data, missing = {}, {}
         for name, modality in modalities.items():
-            if isinstance(modality, ImageModality):
+            if isinstance(modality, ImageModality):  # bags of images too
                 cells, _ = modality.cells_from_frame(frame, allow_missing=True)
                 data[name] = cells
-                missing[name] = np.fromiter((is_missing(c) for c in cells), bool, len(cells))
+                missing[name] = modality.missing_mask(cells)
             else:
                 missing[name] = modality.missing_rows(frame)
                 data[name] = frame
@@ -304,7 +332,10 @@ class BaseFusionClassifier(MultimodalMixin, BaseNetClassifier):
         sources = {}
         for name, modality in self.modalities_.items():
             miss = prepared.missing[name]
-            if isinstance(modality, ImageModality):
+            if isinstance(modality, ImageBagModality):
+                sources[name] = modality.make_source(prepared.data[name], prepared.labels,
+                                                     train=train)
+            elif isinstance(modality, ImageModality):
                 # Placeholders (and presence flags) only where needed: an
                 # image_size=None modality without missing images still works.
                 sources[name] = modality.make_source(

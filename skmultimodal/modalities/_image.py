@@ -196,6 +196,10 @@ class ImageModality(BaseEstimator):
             backbone_params=dict(self.backbone_params or {}),
         )
 
+    def missing_mask(self, cells):
+        """Bool array: the rows whose image is missing (None or NaN)."""
+        return np.fromiter((is_missing(c) for c in cells), bool, len(cells))
+
     def cells_from_frame(self, X, allow_missing=False):
         """Return (cells, row_labels) of this modality's column in DataFrame X."""
         if self.column is None:

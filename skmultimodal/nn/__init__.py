@@ -1,5 +1,6 @@
 """Torch modules: image backbones, attention modules, MLP encoder, weights loading."""
 from ._attention import ATTENTIONS, CBAM, ECA
+from ._bags import BAG_POOLINGS, AttentionPooling, BagPooling
 from ._fusion import (
     FUSIONS,
     CrossAttentionBlock,
@@ -7,7 +8,7 @@ from ._fusion import (
     IntermediateFusionNet,
     ModalityEncoder,
 )
-from ._heads import ImageClassifierModule, TabularClassifierModule
+from ._heads import ImageBagClassifierModule, ImageClassifierModule, TabularClassifierModule
 from ._mlp import MLP
 from ._registry import BACKBONES, get_backbone
 from ._resnet import ResNetBackbone
@@ -16,12 +17,16 @@ from ._weights import load_weights
 
 __all__ = [
     "ATTENTIONS",
+    "AttentionPooling",
+    "BAG_POOLINGS",
+    "BagPooling",
     "BACKBONES",
     "CBAM",
     "CrossAttentionBlock",
     "CrossAttentionFusionNet",
     "ECA",
     "FUSIONS",
+    "ImageBagClassifierModule",
     "ImageClassifierModule",
     "IntermediateFusionNet",
     "MLP",

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._bags import BagPooling, encode_instances, full_mask
 from ._checks import check_positive_int, check_rate
 from ._mlp import MLP
 from ._registry import build_backbone, train_keeping_frozen
@@ -44,7 +45,9 @@ POOLINGS = ("mean", "cls")
 #: Largest number of modalities a Kronecker fusion accepts.
 MAX_KRONECKER_MODALITIES = 3
 
-_KINDS = ("image", "tabular")
+_KINDS = ("image", "image_bag", "tabular")
+#: Kinds whose encoder is an image backbone.
+IMAGE_KINDS = ("image", "image_bag")
 
 
 def _check_specs(modalities):
@@ -64,7 +67,13 @@ def _check_specs(modalities):
 
 
 class ModalityEncoder(nn.Module):
-    """Encoder of one modality: an image backbone or a tabular MLP.
+    """Encoder of one modality: an image backbone, a bag encoder or a tabular MLP.
+
+    A bag encoder (``kind="image_bag"``) runs the image backbone on every
+    real instance of a padded batch of bags ``(N, K, C, H, W)`` (``mask``
+    ``(N, K)`` tells the real ones) and pools the instance embeddings with
+    its ``pooling`` (:class:`~skmultimodal.nn.BagPooling`: gated attention,
+    attention, mean or max).
 
     Parameters
     ----------
@@ -73,9 +82,11 @@ class ModalityEncoder(nn.Module):
 
     Attributes
     ----------
-    kind : {"image", "tabular"}
+    kind : {"image", "image_bag", "tabular"}
     net : torch.nn.Module
         The backbone (``get_backbone``) or the :class:`~skmultimodal.nn.MLP`.
+    pool : BagPooling or None
+        The pooling of a bag encoder.
     num_features : int
         Width of the pooled embedding.
     precomputed : {None, "pooled", "features"}
@@ -83,7 +94,9 @@ class ModalityEncoder(nn.Module):
         :meth:`use_precomputed` on a frozen image encoder) the input is the
         backbone's output computed beforehand, and ``net`` is skipped:
         ``"pooled"`` takes pooled embeddings ``(N, num_features)``,
-        ``"features"`` spatial feature maps ``(N, num_features, h, w)``.
+        ``"features"`` spatial feature maps ``(N, num_features, h, w)``; for a
+        bag encoder, ``"pooled"`` takes instance embeddings
+        ``(N, K, num_features)``.
     """
 
     precomputed = None  # also the value of modules pickled before it existed
@@ -92,8 +105,13 @@ class ModalityEncoder(nn.Module):
         super().__init__()
         self.kind = spec["kind"]
         self.frozen = bool(spec.get("freeze_backbone", False))
-        if self.kind == "image":
+        self.pool = None
+        if self.kind in IMAGE_KINDS:
             self.net = build_backbone(spec)
+            if self.kind == "image_bag":
+                self.pool = BagPooling(self.net.num_features,
+                                       spec.get("pooling", "gated_attention"),
+                                       spec.get("attention_dim", 128))
         else:
             self.net = MLP(
                 spec["in_features"],
@@ -119,7 +137,7 @@ class ModalityEncoder(nn.Module):
         self : ModalityEncoder
         """
         if output is not None:
-            if self.kind != "image" or not self.frozen:
+            if self.kind not in IMAGE_KINDS or not self.frozen:
                 raise ValueError(
                     "Only frozen image encoders can take precomputed features."
                 )
@@ -127,6 +145,9 @@ class ModalityEncoder(nn.Module):
                 raise ValueError(
                     f"output={output!r} must be 'pooled', 'features' or None."
                 )
+            if self.kind == "image_bag" and output != "pooled":
+                raise ValueError("A bag encoder takes precomputed instance embeddings "
+                                 "('pooled') only.")
         self.precomputed = output
         return self
 
@@ -134,8 +155,25 @@ class ModalityEncoder(nn.Module):
         """Set the training mode; a frozen encoder stays in evaluation mode."""
         return train_keeping_frozen(self, mode, self.net if self.frozen else None)
 
-    def forward(self, x):
-        """Pooled embedding ``(N, num_features)``."""
+    def instance_embeddings(self, x, mask=None):
+        """Instance embeddings ``(N, K, num_features)`` of a bag encoder (zeros where padded)."""
+        if self.kind != "image_bag":
+            raise RuntimeError(f"A {self.kind} encoder has no instances.")
+        if self.precomputed == "pooled":
+            return x
+        return encode_instances(self.net, x, full_mask(x) if mask is None else mask)
+
+    def forward_bag(self, x, mask=None):
+        """Bag embeddings ``(N, D)``, instance weights ``(N, K)`` and instance embeddings."""
+        mask = full_mask(x) if mask is None else mask
+        h = self.instance_embeddings(x, mask)
+        pooled, weights = self.pool(h, mask)
+        return pooled, weights, h
+
+    def forward(self, x, mask=None):
+        """Pooled embedding ``(N, num_features)`` (``mask``: real instances of bags)."""
+        if self.kind == "image_bag":
+            return self.forward_bag(x, mask)[0]
         if self.precomputed == "pooled":
             return x
         if self.precomputed == "features":
@@ -145,6 +183,8 @@ class ModalityEncoder(nn.Module):
 
     def forward_features(self, x):
         """Spatial feature map ``(N, num_features, h, w)`` (image encoders only)."""
+        if self.kind != "image":
+            raise RuntimeError(f"A {self.kind} encoder has no spatial feature map.")
         if self.precomputed == "features":
             return x
         if self.precomputed == "pooled":
@@ -170,7 +210,7 @@ class _FusionNetBase(nn.Module):
     def image_backbone(self, name):
         """The backbone of the image modality ``name``."""
         encoder = self.encoders[name]
-        if encoder.kind != "image":
+        if encoder.kind not in IMAGE_KINDS:
             raise KeyError(f"Modality {name!r} is {encoder.kind}, not an image.")
         return encoder.net
 
@@ -181,6 +221,8 @@ class _FusionNetBase(nn.Module):
         cols = []
         for name in self.names:
             flag = inputs.get(f"{name}_present")
+            if flag is None and inputs.get(f"{name}_mask") is not None:
+                flag = inputs[f"{name}_mask"].any(dim=1)  # a bag with no instance
             if flag is None:
                 flag = torch.ones(n, dtype=torch.bool, device=device)
             cols.append(flag.reshape(n).to(device=device, dtype=torch.bool))
@@ -298,9 +340,15 @@ class IntermediateFusionNet(_FusionNetBase):
         present = self._presence(inputs)
         out = {}
         for i, name in enumerate(self.names):
-            z = self.projections[name](self.encoders[name](inputs[name]))
+            z = self.projections[name](
+                self.encoders[name](inputs[name], inputs.get(f"{name}_mask")))
             out[name] = torch.where(present[:, i, None], z, self.missing[name].to(z.dtype))
         return out
+
+    def instance_weights(self, **inputs):
+        """Pooling weights ``(N, K)`` of the instances of each bag modality."""
+        return {name: enc.forward_bag(inputs[name], inputs.get(f"{name}_mask"))[1]
+                for name, enc in self.encoders.items() if enc.kind == "image_bag"}
 
     def fuse(self, embeddings):
         """Fused vector of the per-modality embeddings."""
@@ -461,11 +509,20 @@ class CrossAttentionFusionNet(_FusionNetBase):
         self.kinds = {spec["name"]: spec["kind"] for spec in modalities}
         self.tokenizers = nn.ModuleDict()
         self.positions = nn.ParameterDict()
+        self.bag_pools = nn.ModuleDict()
+        for spec in modalities:
+            if spec["kind"] == "image_bag":
+                self.bag_pools[spec["name"]] = BagPooling(
+                    embed_dim, spec.get("pooling", "gated_attention"),
+                    spec.get("attention_dim", 128))
         for name, enc in self.encoders.items():
             if self.kinds[name] == "image":
                 self.tokenizers[name] = nn.Linear(enc.num_features, embed_dim)
                 self.positions[name] = nn.Parameter(
                     0.02 * torch.randn(1, embed_dim, pos_grid, pos_grid))
+            elif self.kinds[name] == "image_bag":
+                # one token per instance, no position: a bag is a set
+                self.tokenizers[name] = nn.Linear(enc.num_features, embed_dim)
             else:
                 self.tokenizers[name] = nn.Linear(enc.num_features, n_tokens * embed_dim)
                 self.positions[name] = nn.Parameter(0.02 * torch.randn(1, n_tokens, embed_dim))
@@ -496,10 +553,16 @@ class CrossAttentionFusionNet(_FusionNetBase):
             out[f"{name}->{'+'.join(others)}" if others else f"{name}->"] = (name, others)
         return out
 
-    def tokens(self, name, x):
-        """Return the tokens ``(N, L, embed_dim)`` of one modality and its grid (h, w) or None."""
+    def tokens(self, name, x, mask=None):
+        """Return the tokens ``(N, L, embed_dim)`` of one modality and its grid (h, w) or None.
+
+        A bag gives one token per instance (``mask``: its real instances).
+        """
         enc = self.encoders[name]
-        if self.kinds[name] == "image":
+        if self.kinds[name] == "image_bag":
+            tok = self.tokenizers[name](enc.instance_embeddings(x, mask))
+            grid = None
+        elif self.kinds[name] == "image":
             fmap = enc.forward_features(x)
             n, _, h, w = fmap.shape
             tok = self.tokenizers[name](fmap.flatten(2).transpose(1, 2))
@@ -516,8 +579,12 @@ class CrossAttentionFusionNet(_FusionNetBase):
     def _forward(self, inputs, need_weights):
         present = self._presence(inputs)
         toks, grids = {}, {}
+        bag_masks = {name: inputs.get(f"{name}_mask") for name in self.bag_pools}
         for name in self.names:
-            toks[name], grids[name] = self.tokens(name, inputs[name])
+            toks[name], grids[name] = self.tokens(name, inputs[name], bag_masks.get(name))
+        for name, mask in bag_masks.items():
+            if mask is None:
+                bag_masks[name] = full_mask(toks[name])
         n = present.shape[0]
         n_cls = 1 if self.pooling == "cls" else 0
         queries = {}
@@ -530,8 +597,11 @@ class CrossAttentionFusionNet(_FusionNetBase):
             name: (~present[:, i, None]).expand(-1, toks[name].shape[1])
             for i, name in enumerate(self.names)
         }
+        for name, mask in bag_masks.items():
+            masks[name] = masks[name] | ~mask  # padded instances are no keys
         directions = self.directions()
         weights = {d: [] for d in directions}
+        bag_weights = {}
         for layer in self.layers:
             new = {}
             for direction, (name, others) in directions.items():
@@ -548,10 +618,13 @@ class CrossAttentionFusionNet(_FusionNetBase):
         pooled = []
         for i, name in enumerate(self.names):
             q = queries[name]
-            p = q[:, 0] if n_cls else q.mean(dim=1)
+            if name in self.bag_pools:  # the bag's own pooling over its instances
+                p, bag_weights[name] = self.bag_pools[name](q[:, n_cls:], bag_masks[name])
+            else:
+                p = q[:, 0] if n_cls else q.mean(dim=1)
             pooled.append(torch.where(present[:, i, None], p, self.missing[name].to(p.dtype)))
         logits = self.head(torch.cat(pooled, dim=1))
-        return logits, weights, grids
+        return logits, weights, grids, bag_weights
 
     def forward(self, **inputs):
         """Return the class logits of a batch, given as one tensor per modality."""
@@ -569,4 +642,8 @@ class CrossAttentionFusionNet(_FusionNetBase):
         grids : dict of str to (h, w) or None
             Spatial token grid of each image modality (None for tabular).
         """
-        return self._forward(inputs, need_weights=True)
+        return self._forward(inputs, need_weights=True)[:3]
+
+    def instance_weights(self, **inputs):
+        """Pooling weights ``(N, K)`` of the instances of each bag modality."""
+        return self._forward(inputs, need_weights=False)[3]

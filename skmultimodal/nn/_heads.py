@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ._fusion import ModalityEncoder
 from ._mlp import MLP
 from ._registry import build_backbone, train_keeping_frozen
 
@@ -62,3 +63,52 @@ class TabularClassifierModule(nn.Module):
     def forward(self, tabular):
         """Return the class logits ``(N, n_classes)`` of a batch of table rows."""
         return self.head(self.encoder(tabular))
+
+
+class ImageBagClassifierModule(nn.Module):
+    """Bag encoder (instance backbone and pooling), dropout and a linear head.
+
+    Parameters
+    ----------
+    n_classes : int
+    encoder : dict
+        Bag encoder specification, as
+        :meth:`skmultimodal.modalities.ImageBagModality.encoder_spec` gives it.
+    dropout : float, default=0.0
+        Dropout before the head.
+
+    Attributes
+    ----------
+    encoders : torch.nn.ModuleDict
+        ``{"bag": ModalityEncoder}``, the bag encoder (``net`` the instance
+        backbone, ``pool`` its pooling), named as in the fusion networks.
+    """
+
+    #: What a frozen instance encoder's precomputed outputs are.
+    encoder_output = "pooled"
+
+    def __init__(self, n_classes, encoder, dropout=0.0):
+        super().__init__()
+        self.encoders = nn.ModuleDict(
+            {"bag": ModalityEncoder({**encoder, "kind": "image_bag"})})
+        self.head = nn.Sequential(nn.Dropout(dropout),
+                                  nn.Linear(self.encoders["bag"].num_features, n_classes))
+
+    @property
+    def encoder(self):
+        """The bag encoder."""
+        return self.encoders["bag"]
+
+    def image_backbone(self, name="bag"):
+        """The instance backbone of the bag input ``name`` (the only one: ``"bag"``)."""
+        if name != "bag":
+            raise KeyError(f"ImageBagClassifierModule has one bag input, 'bag'; got {name!r}.")
+        return self.encoder.net
+
+    def instance_weights(self, bag, bag_mask=None, **_):
+        """Pooling weights ``(N, K)`` of the instances, as ``{"bag": weights}``."""
+        return {"bag": self.encoder.forward_bag(bag, bag_mask)[1]}
+
+    def forward(self, bag, bag_mask=None):
+        """Return the class logits ``(N, n_classes)`` of a padded batch of bags."""
+        return self.head(self.encoder(bag, bag_mask))

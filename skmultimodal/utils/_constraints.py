@@ -43,6 +43,13 @@ IMAGE = {
     "backbone_params": [dict, None],
 }
 
+#: What a bag of images adds to an image column.
+BAG = {
+    "pooling": [StrOptions({"gated_attention", "attention", "mean", "max"})],
+    "max_instances": [POSITIVE_INT, None],
+    "attention_dim": [POSITIVE_INT],
+}
+
 #: How a group of table columns is preprocessed and encoded.
 TABULAR = {
     "columns": [list, tuple, str, Integral, None],

@@ -1,0 +1,5 @@
+"""Multiple-instance learning: classifiers of bags of images (slide tiles, exams)."""
+
+from ._classifier import ImageBagClassifier
+
+__all__ = ["ImageBagClassifier"]
