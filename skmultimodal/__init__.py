@@ -17,7 +17,8 @@ from .fusion import (
     LateFusionClassifier,
     make_stacking_ensemble,
 )
-from .modalities import ImageModality, TabularModality
+from .mil import ImageBagClassifier
+from .modalities import ImageBagModality, ImageModality, TabularModality
 
 #: The version of the package.
 __version__ = "0.1.0.dev0"
@@ -25,6 +26,8 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CrossAttentionFusionClassifier",
     "DeepFeatureExtractor",
+    "ImageBagClassifier",
+    "ImageBagModality",
     "ImageClassifier",
     "ImageEmbedder",
     "ImageModality",
