@@ -51,6 +51,13 @@ fall on both sides. ``group_by="case"`` groups by the ``Case_N`` prefix of the
 file names (``Case_1-01`` -> ``Case_1``), which is safer if a case is a
 patient or a slide.
 
+**Bags**: ``bags=True`` returns one row per image (or per case) holding the
+list of its patches, for multiple-instance learning. The bag target is 1 if
+the bag holds at least one point of ``positive_class`` (``"mitosis"`` by
+default: whether the image shows a mitosis, a component of the histological
+grade), else 0; ``instance_targets`` gives the class of every patch, so the
+key instances are known.
+
 **Source and licence**: figshare, article 7379186 ("BreCaHAD: A Dataset for
 Breast Cancer Histopathological Annotation and Diagnosis"); check the licence
 stated there. The data article is open access under CC BY 4.0.
@@ -124,18 +131,79 @@ def _points(path, classes):
     return points
 
 
+def _image_patches(image_path, points, patch_size):
+    """(patches, coordinates) of the points of one image, in the points' order."""
+    half = patch_size // 2
+    pixels = _DataFile(image_path, "BreCaHAD image", HOW_TO_GET).read_rgb()
+    height, width = pixels.shape[:2]
+    if half >= min(height, width):
+        raise ValueError(
+            f"patch_size={patch_size} is too large for image {image_path.name} "
+            f"of {width}x{height} pixels"
+        )
+    padded = np.pad(pixels, ((half, half), (half, half), (0, 0)), mode="reflect")
+    patches, coordinates = [], []
+    for _, x, y in points:
+        col = min(int(x * width), width - 1)
+        row = min(int(y * height), height - 1)
+        # the point lands at index ``half`` of the patch
+        patches.append(padded[row : row + patch_size, col : col + patch_size].copy())
+        coordinates.append((col, row))
+    return patches, coordinates
+
+
+def _bag_table(records, group_by, positive_class):
+    """One row per image or case from the per-image (stem, names, patches, xy)."""
+    units = {}
+    for stem, names, patches, coordinates in records:
+        # patches in reading order (row, then column), not grouped by class
+        order = sorted(range(len(names)), key=lambda i: coordinates[i][::-1])
+        unit = stem if group_by == "image" else _case(stem)
+        bag = units.setdefault(unit, ([], [], [], []))
+        bag[0].extend(patches[i] for i in order)
+        bag[1].extend(names[i] for i in order)
+        bag[2].extend(coordinates[i] for i in order)
+        bag[3].extend([stem] * len(order))
+    key = "source_image" if group_by == "image" else "case"
+    data = pd.DataFrame(
+        {
+            "patches": pd.Series(
+                _object_column(bag[0] for bag in units.values()), dtype=object
+            ),
+            key: pd.Series(list(units), dtype=object),
+        }
+    )
+    instance_targets = [np.array(bag[1], dtype=object) for bag in units.values()]
+    target = np.array(
+        [int(np.any(names == positive_class)) for names in instance_targets],
+        dtype=np.int64,
+    )
+    extra = {
+        "instance_targets": instance_targets,
+        "instance_images": [np.array(bag[3], dtype=object) for bag in units.values()],
+        "coordinates": [
+            np.array(bag[2], dtype=np.int64).reshape(-1, 2) for bag in units.values()
+        ],
+    }
+    return data, target, extra
+
+
 def read_brecahad(
     root,
     patch_size=64,
     *,
     classes=DEFAULT_CLASSES,
     group_by="image",
+    bags=False,
+    positive_class="mitosis",
     return_X_y=False,
 ):
     """Read BreCaHAD as a table of image patches around annotated points.
 
     One row per annotated point of ``classes``, holding the
-    ``patch_size`` x ``patch_size`` RGB patch centred on it.
+    ``patch_size`` x ``patch_size`` RGB patch centred on it; or, with
+    ``bags=True``, one row per image (or case) holding the bag of its patches,
+    for multiple-instance learning.
 
     Parameters
     ----------
@@ -154,7 +222,24 @@ def read_brecahad(
         there.
     group_by : {"image", "case"}, default="image"
         ``groups`` of each patch: its source image, or the ``Case_N`` prefix
-        of the image name (see ``DESCR``).
+        of the image name (see ``DESCR``). With ``bags=True``, also the unit
+        of a bag: one bag per image, or one per case holding the patches of
+        all its images.
+    bags : bool, default=False
+        If True, return one row per image (or per case, see ``group_by``)
+        with the list of its patches in column ``patches``, in reading order
+        of the points within each image (top to bottom, then left to right;
+        images in name order), not grouped by class. The target of a bag is
+        1 if it holds at least one point of ``positive_class`` (e.g. the
+        image shows a mitosis), else 0: the standard multiple-instance label,
+        whose key instances are the ``positive_class`` patches. Images (or
+        cases) without any point of ``classes`` are left out, as in the patch
+        table.
+    positive_class : str, default="mitosis"
+        The class whose presence makes a bag positive; one of ``classes``.
+        Only used with ``bags=True``. With ``"mitosis"`` and
+        ``"non_mitosis"`` among ``classes``, the mitosis-like figures that are
+        not mitoses are decoy instances in both classes.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -165,17 +250,30 @@ def read_brecahad(
 
         data : DataFrame
             ``image``: object column of (patch_size, patch_size, 3) uint8
-            arrays; ``source_image``: the image name (file stem).
+            arrays; ``source_image``: the image name (file stem). With
+            ``bags=True``: ``patches``, object column of lists of such
+            arrays, then ``source_image`` (or ``case`` with
+            ``group_by="case"``).
         target : ndarray of str
-            The class of each point.
+            The class of each point; with ``bags=True``, an int array, 1 for
+            a bag holding a point of ``positive_class``, else 0.
         target_names : ndarray of str
-            ``classes``.
+            ``classes``; with ``bags=True``, ``["no <positive_class>",
+            "<positive_class>"]``.
         groups : ndarray of str
-            Source image (or case) of each patch.
+            Source image (or case) of each patch, or of each bag.
         coordinates : ndarray of int of shape (n_samples, 2)
-            Pixel (x, y) of each point in its image.
+            Pixel (x, y) of each point in its image. With ``bags=True``, a
+            list with one array of shape (n_patches, 2) per bag.
+        instance_targets : list of ndarray of str
+            Only with ``bags=True``: the class of each patch of each bag (the
+            key instances are where it is ``positive_class``).
+        instance_images : list of ndarray of str
+            Only with ``bags=True``: the source image of each patch of each
+            bag.
         feature_groups : dict
-            ``{"image": ["image"]}``.
+            ``{"image": ["image"]}``, or ``{"image": ["patches"]}`` with
+            ``bags=True``.
         frame : DataFrame
             ``data`` with a ``target`` column.
         DESCR : str
@@ -189,54 +287,69 @@ def read_brecahad(
         If ``root/images`` or ``root/groundTruth`` is missing, holds no
         annotation, or an annotation has no image.
     ValueError
-        If an argument is invalid or an annotation is malformed, or a file is
-        damaged (a ``DataFileError``, whose message names the file and where
-        to obtain the data again): an annotation that is not JSON or is cut
-        short, an image that cannot be decoded, is truncated or exceeds PIL's
-        decompression-bomb limit.
+        If an argument is invalid (``positive_class`` not among ``classes``
+        with ``bags=True`` included) or an annotation is malformed, or a file
+        is damaged (a ``DataFileError``, whose message names the file and
+        where to obtain the data again): an annotation that is not JSON or is
+        cut short, an image that cannot be decoded, is truncated or exceeds
+        PIL's decompression-bomb limit.
     """
     patch_size = _check_int(patch_size, "patch_size", min_value=2)
     classes = _check_names(classes, "classes", ANNOTATION_CLASSES)
     _check_option(group_by, "group_by", GROUP_BY)
+    bags = _check_bool(bags, "bags")
+    _check_option(positive_class, "positive_class", ANNOTATION_CLASSES)
+    if bags and positive_class not in classes:
+        raise ValueError(
+            f"positive_class={positive_class!r} must be one of classes "
+            f"{classes} with bags=True: the bag target says whether a bag holds "
+            "a point of that class"
+        )
     _check_bool(return_X_y, "return_X_y")
     root = Path(root)
-    half = patch_size // 2
 
-    patches, labels, sources, coordinates = [], [], [], []
+    records = []
     for stem, image_path, annotation_path in _pairs(root):
         points = _points(annotation_path, classes)
         if not points:
             continue
-        pixels = _DataFile(image_path, "BreCaHAD image", HOW_TO_GET).read_rgb()
-        height, width = pixels.shape[:2]
-        if half >= min(height, width):
-            raise ValueError(
-                f"patch_size={patch_size} is too large for image {image_path.name} "
-                f"of {width}x{height} pixels"
-            )
-        padded = np.pad(pixels, ((half, half), (half, half), (0, 0)), mode="reflect")
-        for name, x, y in points:
-            col = min(int(x * width), width - 1)
-            row = min(int(y * height), height - 1)
-            # the point lands at index ``half`` of the patch
-            patch = padded[row : row + patch_size, col : col + patch_size]
-            patches.append(patch.copy())
-            labels.append(name)
-            sources.append(stem)
-            coordinates.append((col, row))
+        patches, coordinates = _image_patches(image_path, points, patch_size)
+        records.append((stem, [name for name, _, _ in points], patches, coordinates))
 
+    if bags:
+        data, target, extra = _bag_table(records, group_by, positive_class)
+        if return_X_y:
+            return data, target
+        return Bunch(
+            data=data,
+            target=target,
+            target_names=np.array([f"no {positive_class}", positive_class]),
+            groups=data.iloc[:, 1].to_numpy(),
+            feature_groups={"image": ["patches"]},
+            frame=data.assign(target=target),
+            DESCR=DESCR,
+            **extra,
+        )
+
+    sources = [stem for stem, names, _, _ in records for _ in names]
     data = pd.DataFrame(
         {
-            "image": pd.Series(_object_column(patches), dtype=object),
+            "image": pd.Series(
+                _object_column(p for record in records for p in record[2]),
+                dtype=object,
+            ),
             "source_image": pd.Series(sources, dtype=object),
         }
     )
-    target = np.array(labels, dtype=object)
+    target = np.array(
+        [name for record in records for name in record[1]], dtype=object
+    )
     if return_X_y:
         return data, target
     groups = np.array(
         sources if group_by == "image" else [_case(s) for s in sources], dtype=object
     )
+    coordinates = [xy for record in records for xy in record[3]]
     return Bunch(
         data=data,
         target=target,

@@ -90,9 +90,73 @@ def test_classes_and_group_by_case(root):
     assert len(X) == 0 and list(X.columns) == ["image", "source_image"] and len(y) == 0
 
 
+def test_bags_per_image(root):
+    bunch = read_brecahad(root, patch_size=8, bags=True)
+    data = bunch.data
+    assert list(data.columns) == ["patches", "source_image"]
+    assert data["source_image"].tolist() == ["Case_1-01", "Case_1-02"]  # Case_2 empty
+    assert bunch.target.dtype == np.int64 and bunch.target.tolist() == [1, 0]
+    assert list(bunch.target_names) == ["no mitosis", "mitosis"]
+    assert bunch.groups.tolist() == ["Case_1-01", "Case_1-02"]
+    assert bunch.feature_groups == {"image": ["patches"]}
+    assert bunch.frame["target"].tolist() == [1, 0]
+    # patches in reading order (row, then column), not grouped by class
+    assert [t.tolist() for t in bunch.instance_targets] == [
+        ["tumor", "mitosis", "tumor"], ["tumor", "non_tumor"],
+    ]
+    assert [c.tolist() for c in bunch.coordinates] == [
+        [[10, 6], [20, 15], [39, 29]], [[0, 0], [30, 15]],
+    ]
+    assert [i.tolist() for i in bunch.instance_images] == [
+        ["Case_1-01"] * 3, ["Case_1-02"] * 2,
+    ]
+    # the same patches as the patch table
+    table = read_brecahad(root, patch_size=8)
+    for bag, coords, source in zip(data["patches"], bunch.coordinates,
+                                   data["source_image"]):
+        assert isinstance(bag, list) and len(bag) == len(coords)
+        for patch, xy in zip(bag, coords.tolist()):
+            assert patch.shape == (8, 8, 3) and patch.dtype == np.uint8
+            row = next(i for i, (c, s) in enumerate(
+                zip(table.coordinates.tolist(), table.data["source_image"]))
+                if c == xy and s == source)
+            np.testing.assert_array_equal(patch, table.data["image"].iloc[row])
+    X, y = read_brecahad(root, patch_size=8, bags=True, return_X_y=True)
+    assert X["source_image"].tolist() == ["Case_1-01", "Case_1-02"]
+    assert X["patches"].map(len).tolist() == [3, 2] and y.tolist() == [1, 0]
+
+
+def test_bags_per_case_and_positive_class(root):
+    bunch = read_brecahad(root, patch_size=4, bags=True, group_by="case")
+    assert list(bunch.data.columns) == ["patches", "case"]
+    assert bunch.data["case"].tolist() == ["Case_1"] and bunch.target.tolist() == [1]
+    assert len(bunch.data["patches"].iloc[0]) == 5
+    assert bunch.instance_images[0].tolist() == ["Case_1-01"] * 3 + ["Case_1-02"] * 2
+    bunch = read_brecahad(
+        root, patch_size=4, bags=True, group_by="case",
+        classes=("mitosis", "non_mitosis", "lumen"),
+    )
+    assert bunch.data["case"].tolist() == ["Case_1", "Case_2"]
+    assert bunch.target.tolist() == [1, 0]
+    assert [t.tolist() for t in bunch.instance_targets] == [
+        ["non_mitosis", "mitosis"], ["lumen"],
+    ]
+    bunch = read_brecahad(root, patch_size=4, bags=True, positive_class="non_tumor")
+    assert bunch.target.tolist() == [0, 1]
+    assert list(bunch.target_names) == ["no non_tumor", "non_tumor"]
+    X, y = read_brecahad(
+        root, patch_size=4, bags=True, classes="apoptosis", positive_class="apoptosis",
+        return_X_y=True,
+    )
+    assert len(X) == 0 and list(X.columns) == ["patches", "source_image"] and len(y) == 0
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"bags": 1}, "bags must be a bool"),
+        ({"positive_class": "tubule"}, "positive_class must be one of"),
+        ({"bags": True, "positive_class": "lumen"}, "must be one of classes"),
         ({"patch_size": 1}, "patch_size must be >= 2"),
         ({"patch_size": 8.0}, "patch_size must be an int"),
         ({"patch_size": 60}, "too large"),
