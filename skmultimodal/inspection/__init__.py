@@ -13,6 +13,12 @@
 - :func:`modality_importance`: drop of the score when a modality is permuted
   across rows or masked as missing, in the style of
   :func:`sklearn.inspection.permutation_importance`.
+- :func:`bag_attention`, :func:`bag_instance_grad_cam`: for bags of images
+  (:class:`~skmultimodal.mil.ImageBagClassifier`, or an
+  :class:`~skmultimodal.modalities.ImageBagModality` in a fusion classifier),
+  the weight of every instance in the pooling of its bag, and Grad-CAM heat
+  maps of the instances of a bag; :class:`BagAttentionDisplay` shows the
+  instances of largest weight.
 - Plots: :func:`plot_image_explanations`, :func:`plot_heatmap_overlay`,
   :func:`plot_shap_summary`, :func:`plot_shap_bar`,
   :func:`plot_modality_importance`: the figures of the displays
@@ -22,6 +28,7 @@
 """
 
 from ._attention_maps import cross_attention_maps
+from ._bags import BagAttentionDisplay, bag_attention, bag_instance_grad_cam
 from ._grad_cam import CAM_METHODS, grad_cam
 from ._image_display import ImageExplanationDisplay
 from ._modality_importance import modality_importance
@@ -37,11 +44,14 @@ from ._plots import (
 from ._shap import shap_values
 
 __all__ = [
+    "BagAttentionDisplay",
     "CAM_METHODS",
     "ImageExplanationDisplay",
     "ModalityImportanceDisplay",
     "ShapBarDisplay",
     "ShapSummaryDisplay",
+    "bag_attention",
+    "bag_instance_grad_cam",
     "cross_attention_maps",
     "grad_cam",
     "modality_importance",
