@@ -1,5 +1,6 @@
 """The library's multimodal common checks on every public estimator."""
 
+import numpy as np
 import pytest
 from sklearn.base import clone
 
@@ -15,6 +16,8 @@ from skmultimodal.utils.estimator_checks import yield_bad_input_checks, yield_mu
 def table():
     X, y = make_multimodal_classification(48, image_size=16, n_features=4, n_informative=2,
                                           n_patients=16, random_state=0)
+    # a bag of one or two images per row, for the bag estimators
+    X["bag"] = [[image, np.flipud(image)][:1 + i % 2] for i, image in enumerate(X["image"])]
     return X, y, X["patient_id"]
 
 

@@ -6,7 +6,7 @@ from importlib import import_module
 from sklearn.base import BaseEstimator
 
 # Sub-packages whose public names are estimators offered to users.
-_ESTIMATOR_PACKAGES = ("skmultimodal.estimators", "skmultimodal.fusion")
+_ESTIMATOR_PACKAGES = ("skmultimodal.estimators", "skmultimodal.fusion", "skmultimodal.mil")
 # Estimators that are specifications used inside others, not models.
 _EXCLUDED = {"ImageModality", "TabularModality"}
 
