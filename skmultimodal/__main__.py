@@ -174,7 +174,8 @@ def _add_reproduce_parser(subparsers):
                           help="study1: clinical matrix with sampleID, PAM50Call_RNAseq")
     original.add_argument("--tiles", metavar="DIR",
                           help="study1: folder of histology tiles, one sub-folder per "
-                               "patient barcode")
+                               "patient barcode; each patient's tiles are one bag "
+                               "(multiple-instance learning, patient-level evaluation)")
     original.add_argument("--brecahad", metavar="ROOT",
                           help="study2: BreCaHAD root (images/*.tif, groundTruth/*.json)")
     original.add_argument("--patch-size", type=int, default=64, metavar="N",

@@ -336,16 +336,19 @@ def _evaluate_part(*, fusion, fusion_name, models, X, y, groups, cfg, scoring,
 
 
 # -- study 1 ------------------------------------------------------------------------
+#: Tiles of a patient's bag drawn at each training epoch (prediction reads all).
+TILES_PER_BAG = 16
+
 def _study1_models(X, feature_groups, image, cfg, random_state, weights):
     """Cross-attention fusion, its ablations and the baselines of study 1."""
     from .fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
-    from .modalities import ImageModality, TabularModality
+    from .modalities import ImageBagModality, TabularModality
 
     genes = feature_groups["genes"]
     modalities = []
-    if image is not None:
-        modalities.append(("histology", ImageModality(
-            image, backbone=cfg.tile_backbone, weights=weights,
+    if image is not None:  # each patient's tiles: one bag, pooled by gated attention
+        modalities.append(("histology", ImageBagModality(
+            image, backbone=cfg.tile_backbone, weights=weights, max_instances=TILES_PER_BAG,
             image_size=cfg.image_size, channels=3, augment=cfg.augment)))
     modalities.append(("genes", TabularModality(genes, hidden_layer_sizes=(128,),
                                                 dropout=0.2)))
@@ -377,8 +380,6 @@ def _study1_part(key, title, data, bunch, cfg, random_state, verbose, *, weights
     rows = _subsample(cfg.max_tabular if image is None else cfg.max_images, y,
                       random_state)
     X, y, groups = _take(X, y, groups, rows)
-    if image is not None:
-        X[image] = _load_images(X[image], cfg.image_size, 3)
     fusion, models = _study1_models(X, bunch.feature_groups, image, cfg, random_state,
                                     weights)
     n_classes = np.bincount(y)
@@ -399,9 +400,15 @@ def _study1_original(cfg, random_state, verbose, data_home, paths, weights):
     """Study 1 on TCGA-BRCA files: expression + clinical, histology tiles if given."""
     from .datasets import read_tcga_brca
 
-    bunch = read_tcga_brca(paths["expression"], paths["clinical"], paths.get("tiles"),
-                           task="luminal_vs_basal_her2")
-    image = "image_path" if paths.get("tiles") else None
+    tiles = paths.get("tiles")
+    bunch = read_tcga_brca(paths["expression"], paths["clinical"], tiles,
+                           task="luminal_vs_basal_her2", tiles="bag" if tiles else "rows")
+    image = "tiles" if tiles else None
+    if image:  # the histology-only ablation needs a bag in every row
+        keep = bunch.data[image].notna().to_numpy()
+        bunch.data = bunch.data[keep].reset_index(drop=True)
+        bunch.target = np.asarray(bunch.target)[keep]
+        bunch.groups = np.asarray(bunch.groups)[keep]
     what = ("histology tiles + genes" if image else
             "genes + clinical covariates (no --tiles: no histology)")
     part = _study1_part(
@@ -411,8 +418,11 @@ def _study1_original(cfg, random_state, verbose, data_home, paths, weights):
     )
     if image:
         missing = bunch.patients_without_tiles
-        part.notes.append(f"{len(missing)} patient(s) without tiles left out; rows "
-                          "are tiles, folds grouped by patient.")
+        part.notes.append(
+            f"Rows are patients: each patient's tiles form one bag (multiple-instance "
+            f"learning, gated-attention pooling, {TILES_PER_BAG} tiles sampled per bag "
+            f"and epoch in training, all tiles at prediction), so evaluation is at "
+            f"patient level; {len(missing)} patient(s) without tiles left out.")
     header = ("Original data: TCGA-BRCA expression and clinical matrix"
               + (" with histology tiles." if image else
                  " without tiles (pass --tiles for the histology branch)."))

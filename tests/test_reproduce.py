@@ -176,6 +176,7 @@ def test_study1_original_tcga_with_tiles(tmp_path, monkeypatch):
     results, markdown = _check(out, {"tcga": (models, STUDY1_METRICS)}, 2, ["tcga"])
     assert "Original data: TCGA-BRCA" in markdown
     assert "1 patient(s) without tiles" in markdown
+    assert "each patient's tiles form one bag" in markdown
     assert "grouped by patient" in results["protocol"].iloc[0]
     assert sorted(os.listdir(out)) == sorted(output_files("study1", "original"))
 
