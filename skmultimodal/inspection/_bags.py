@@ -129,9 +129,10 @@ def _choose_bag(estimator, modality, bags):
     if modality in bags:
         return modality
     # an ImageBagClassifier's one input is "bag"; its column names it too
-    columns = {estimator.get_input_modalities()[b].column: b for b in bags}
-    if modality in columns and list(columns).count(modality) == 1:
-        return columns[modality]
+    modalities = estimator.get_input_modalities()
+    named = [b for b in bags if modalities[b].column == modality]
+    if len(named) == 1:
+        return named[0]
     raise ValueError(f"Unknown bag modality {modality!r}; the bag modalities of {name} "
                      f"are {bags}.")
 
