@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_device
 from torch.utils.data import DataLoader
 
+from ..modalities import ImageBagModality
 from ..nn._fusion import POOLINGS, CrossAttentionFusionNet
 from ..utils._constraints import MEMORY, NON_NEGATIVE_INT, POSITIVE_INT, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
@@ -224,6 +225,13 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
               tokens.
         """
         check_is_fitted(self, "net_")
+        bags = [name for name, m in self.modalities_.items() if isinstance(m, ImageBagModality)]
+        if bags:
+            raise ValueError(
+                f"attention_weights does not cover bags of images (modality {bags[0]!r}: "
+                "a number of tokens that differs from row to row); the weight of each "
+                "instance in its bag is given by skmultimodal.inspection.bag_attention."
+            )
         dataset = self.make_dataset(X)
         module = self.net_.module_
         loader = DataLoader(dataset, batch_size=int(self.batch_size), shuffle=False,

@@ -22,7 +22,7 @@ from ..estimators import DeepFeatureExtractor, ImageClassifier
 from ..estimators._base import BaseNetClassifier
 from ..fusion import LateFusionClassifier
 from ..fusion._base import BaseFusionClassifier
-from ..modalities import ImageModality
+from ..modalities import ImageBagModality, ImageModality
 from ..modalities._multimodal import final_step
 from ..utils._messages import shown
 
@@ -157,7 +157,15 @@ def _network_branch(estimator, X, modality):
     check_is_fitted(estimator, "net_")
     name = type(estimator).__name__
     modalities = estimator.get_input_modalities()
-    images = [n for n, m in modalities.items() if isinstance(m, ImageModality)]
+    bags = [n for n, m in modalities.items() if isinstance(m, ImageBagModality)]
+    images = [n for n, m in modalities.items()
+              if isinstance(m, ImageModality) and n not in bags]
+    if modality in bags or (modality is None and bags and not images):
+        raise ValueError(
+            f"Modality {modality or bags[0]!r} of {name} is a bag of images; explain its "
+            "instances with skmultimodal.inspection.bag_instance_grad_cam and "
+            "bag_attention."
+        )
     if not images:
         raise ValueError(
             f"{name} has no image modality (modalities: {list(modalities)}); there is "

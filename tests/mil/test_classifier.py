@@ -216,3 +216,20 @@ def test_bags_in_fusion_with_memory(cls, data, tmp_path, encoded):
         tiles__freeze_backbone=True).fit(X, y)
     assert encoded["images"] == sum(len(b) for b in X["tiles"])
     np.testing.assert_allclose(cached.predict_proba(X), plain.predict_proba(X), atol=1e-5)
+
+
+def test_grad_cam_of_a_bag_points_to_the_bag_explanations(fitted, data):
+    from skmultimodal.inspection import grad_cam
+
+    X, _ = data
+    with pytest.raises(ValueError, match="is a bag of images.*bag_instance_grad_cam"):
+        grad_cam(fitted, X.iloc[:2])
+    fusion = _fusion(IntermediateFusionClassifier, max_epochs=1).fit(*data)
+    with pytest.raises(ValueError, match="'tiles' .* is a bag of images"):
+        grad_cam(fusion, X.iloc[:2], modality="tiles")
+
+
+def test_cross_attention_weights_point_to_bag_attention(data):
+    clf = _fusion(CrossAttentionFusionClassifier, max_epochs=1).fit(*data)
+    with pytest.raises(ValueError, match="does not cover bags.*bag_attention"):
+        clf.attention_weights(data[0])

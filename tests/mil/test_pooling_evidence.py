@@ -1,7 +1,6 @@
 """On bags whose label rests on one or two key instances, learned attention
 pooling beats mean pooling, which dilutes the key instances among the others."""
 
-import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from skmultimodal.datasets import make_bag_classification
