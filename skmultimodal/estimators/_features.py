@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..modalities import ImageModality
+from ..modalities import ImageBagModality, ImageModality
 from ..modalities._multimodal import MultimodalMixin
 from ..utils._constraints import RATE, TRAINING, pick
 from ..utils._docstrings import substitute_shared_params
@@ -126,10 +126,12 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
     def _check_modalities(self):
         names = self._check_modality_names()
         for name, modality in self.modalities:
-            if not isinstance(modality, ImageModality):
+            if not isinstance(modality, ImageModality) or isinstance(modality,
+                                                                    ImageBagModality):
                 raise TypeError(
                     f"Modality {name!r} is a {type(modality).__name__}; "
-                    "DeepFeatureExtractor trains one CNN per ImageModality."
+                    "DeepFeatureExtractor trains one CNN per ImageModality (for bags "
+                    "of images, use skmultimodal.ImageBagClassifier)."
                 )
             modality.check_params()
         if len(names) > 1 and any(m.column is None for _, m in self.modalities):

@@ -336,7 +336,7 @@ def trusted_types():
 
     These are the classes of skmultimodal that a saved model may contain:
     the public estimators, the modality specifications
-    (:class:`~skmultimodal.ImageModality`,
+    (:class:`~skmultimodal.ImageModality`, :class:`~skmultimodal.ImageBagModality`,
     :class:`~skmultimodal.TabularModality`) and the records of fitted
     networks (:class:`NetRecord`, :class:`ModuleRecord`). Names are given as
     skops reports them, ``"<defining module>.<class>"``. Besides them,
@@ -354,11 +354,11 @@ def trusted_types():
     >>> "skmultimodal.estimators._image.ImageClassifier" in trusted_types()
     True
     """
-    from ..modalities import ImageModality, TabularModality
+    from ..modalities import ImageBagModality, ImageModality, TabularModality
     from ..utils.discovery import all_estimators
 
     classes = [cls for _, cls in all_estimators()]
-    classes += [ImageModality, TabularModality, NetRecord, ModuleRecord]
+    classes += [ImageModality, ImageBagModality, TabularModality, NetRecord, ModuleRecord]
     return sorted({_type_name(cls) for cls in classes})
 
 

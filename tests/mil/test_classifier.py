@@ -233,3 +233,27 @@ def test_cross_attention_weights_point_to_bag_attention(data):
     clf = _fusion(CrossAttentionFusionClassifier, max_epochs=1).fit(*data)
     with pytest.raises(ValueError, match="does not cover bags.*bag_attention"):
         clf.attention_weights(data[0])
+
+
+def test_bag_classifier_in_late_fusion_and_skops(fitted, data, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from skmultimodal import LateFusionClassifier
+    from skmultimodal.io import dump, load
+
+    X, y = data
+    late = LateFusionClassifier([
+        ("tiles", ImageBagClassifier("tiles", max_epochs=1, **SMALL), ["tiles"]),
+        ("clin", LogisticRegression(), ["tab_0"])]).fit(X, y)
+    assert np.isfinite(late.predict_proba(X)).all()
+    dump(fitted, tmp_path / "bags.skops")  # loads without trusting anything by hand
+    np.testing.assert_allclose(load(tmp_path / "bags.skops").predict_proba(X),
+                               fitted.predict_proba(X))
+
+
+def test_deep_feature_extractor_refuses_bags(data):
+    from skmultimodal import DeepFeatureExtractor
+
+    modality = ImageBagModality("tiles", backbone="simple_cnn", image_size=16, channels=1)
+    with pytest.raises(TypeError, match="ImageBagModality.*ImageBagClassifier"):
+        DeepFeatureExtractor([("t", modality)], max_epochs=1).fit(*data)
