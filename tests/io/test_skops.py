@@ -67,6 +67,7 @@ def data():
     X, y = make_multimodal_classification(32, image_size=16, n_features=4,
                                           n_informative=2, random_state=0)
     X["image2"] = X["image"]
+    X["bag"] = [[image, np.flipud(image)][:1 + i % 2] for i, image in enumerate(X["image"])]
     return X, y
 
 
