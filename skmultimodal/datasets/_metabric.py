@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sksurv.util import Surv
 
 from ._base import _check_bool, _check_option, _require_files, get_data_home
 from ._verify import _DataFile
@@ -20,10 +21,23 @@ N_PATIENTS = 1904  # rows of the table
 # for their structure instead.
 SHA256 = ("a7ad7cc1b56217b4b1d6217550b61ab91a018567b8e8a8b18ff9f6df234237fc",)
 
-TASKS = ("luminal_vs_basal_her2", "pam50")
+CLASSIFICATION_TASKS = ("luminal_vs_basal_her2", "pam50")
+SURVIVAL_TASKS = ("overall_survival", "disease_specific_survival")
+TASKS = (*CLASSIFICATION_TASKS, *SURVIVAL_TASKS)
 MODALITIES = ("clinical", "genes", "mutations")
 PAM50_CLASSES = ("LumA", "LumB", "Her2", "Basal", "claudin-low", "Normal")
 LABELS = (*PAM50_CLASSES, "NC")  # the values of the label column
+
+# Outcome columns. In this table ``overall_survival`` is the vital status at
+# the last follow-up coded 1 = living, 0 = deceased (the reverse of an event
+# indicator): its 801 ones are exactly the "Living" rows of death_from_cancer.
+SURVIVAL_TIME = "overall_survival_months"
+VITAL_STATUS = "overall_survival"
+CAUSE_OF_DEATH = "death_from_cancer"
+LIVING = "Living"
+DIED_OF_DISEASE = "Died of Disease"
+CAUSES = (LIVING, DIED_OF_DISEASE, "Died of Other Causes")
+SURVIVAL_FIELDS = ("event", "time")
 
 # Baseline clinical columns that encode neither the subtype label nor the
 # outcome. Left out on purpose: the label itself, integrative_cluster,
@@ -84,6 +98,20 @@ METABRIC: clinical data, mRNA z-scores and mutations
 - ``"pam50"``: the 1,898 patients with a PAM50 + claudin-low subtype (the
   6 "NC" tumours are dropped); target = LumA 679, LumB 461, Her2 220,
   Basal 199, claudin-low 199, Normal 140.
+- ``"overall_survival"``: all 1,904 patients; target = scikit-survival
+  structured array (``event`` = death from any cause, 1,103 events and 801
+  censored; ``time`` = ``overall_survival_months``, months from diagnosis to
+  death or last follow-up, 0 to 355.2; one living patient has time 0).
+- ``"disease_specific_survival"``: the 1,903 patients whose cause of death
+  is known (one deceased patient, MB-5130, has no cause and is dropped);
+  ``event`` = death from breast cancer (``death_from_cancer`` = "Died of
+  Disease", 622 events); patients alive (801) or dead of other causes (480)
+  are censored at their last follow-up / death (1,281 censored).
+
+In the file, ``overall_survival`` is the vital status coded 1 = **living**,
+0 = deceased (the reverse of an event indicator); the loader checks it against
+``death_from_cancer`` ("Living" exactly where it is 1) and refuses a file
+where they disagree.
 
 **Modalities**
 
@@ -180,7 +208,7 @@ def _split_columns(columns, source):
 
 
 def _read_table(path):
-    """Read and check the file: (table with float genes, genes, mutations)."""
+    """Read and check the file: (table with float genes, genes, mutations, source)."""
     source = _DataFile(path, "METABRIC file", HOW_TO_GET, sha256=SHA256)
     source.check_fields(expected=f"{N_PATIENTS:,} rows")
     with source.reading():
@@ -192,7 +220,7 @@ def _read_table(path):
     )["patient_id"]
     raw[genes] = source.numeric(raw[genes], "gene z-scores")
     source.check_values(raw[LABEL], LABELS, f"subtypes in {LABEL!r}")
-    return raw, genes, mutations
+    return raw, genes, mutations, source
 
 
 def _mutations_as_binary(frame):
@@ -219,6 +247,69 @@ def _select_task(raw, task):
     return rows, target, np.array(PAM50_CLASSES)
 
 
+def _ids(raw, rows):
+    """The first 5 patient ids of the rows of ``raw`` selected by ``rows``."""
+    return raw.loc[rows, "patient_id"].astype(np.int64).tolist()[:5]
+
+
+def _survival_target(raw, task, source):
+    """Rows and target of a survival task: (row mask, structured array, names).
+
+    The vital status (1 = living, 0 = deceased) and the cause of death must
+    agree wherever both are given; a row whose event or time is unknown is
+    dropped (for ``"disease_specific_survival"``, a death of unknown cause).
+    """
+    source.check_columns(
+        raw.columns,
+        (SURVIVAL_TIME, VITAL_STATUS, CAUSE_OF_DEATH),
+        expected="the METABRIC_RNA_Mutation table with its outcome columns",
+    )
+    time = source.numeric(raw[[SURVIVAL_TIME]], "survival times")[SURVIVAL_TIME]
+    if (time < 0).any():
+        raise source.error(
+            f"holds negative survival times in {SURVIVAL_TIME!r} (patients "
+            f"{_ids(raw, time < 0)})"
+        )
+    status = source.numeric(raw[[VITAL_STATUS]], "vital statuses", integer=True)
+    status = status[VITAL_STATUS]
+    source.check_values(status, (0, 1), f"vital statuses in {VITAL_STATUS!r}")
+    cause = raw[CAUSE_OF_DEATH].astype(object).where(raw[CAUSE_OF_DEATH].notna())
+    source.check_values(cause, CAUSES, f"causes of death in {CAUSE_OF_DEATH!r}")
+    both = status.notna() & cause.notna()
+    disagree = both & ((status == 1) != (cause == LIVING))
+    if disagree.any():
+        raise source.error(
+            f"has rows whose vital status {VITAL_STATUS!r} (1 = living, "
+            f"0 = deceased) disagrees with {CAUSE_OF_DEATH!r}: patients "
+            f"{_ids(raw, disagree)} "
+            f"({int(disagree.sum())} rows)"
+        )
+    # 1.0 / 0.0 / NaN (unknown). Deceased: from the vital status, else from
+    # the cause of death.
+    known_cause = cause.notna().to_numpy()
+    dead = np.where(
+        status.notna(),
+        status.to_numpy() == 0,
+        np.where(known_cause, cause.to_numpy() != LIVING, np.nan),
+    )
+    if task == "overall_survival":
+        event = dead
+    else:  # death from the cancer; living or dead of other causes: censored
+        event = np.where(
+            known_cause,
+            cause.to_numpy() == DIED_OF_DISEASE,
+            np.where(dead == 0, 0.0, np.nan),
+        )
+    rows = ~np.isnan(event) & time.notna().to_numpy()
+    target = Surv.from_arrays(
+        event=event[rows].astype(bool),
+        time=time.to_numpy(dtype=np.float64)[rows],
+        name_event=SURVIVAL_FIELDS[0],
+        name_time=SURVIVAL_FIELDS[1],
+    )
+    return rows, target, np.array(SURVIVAL_FIELDS)
+
+
 def load_metabric(
     *,
     data_home=None,
@@ -231,9 +322,12 @@ def load_metabric(
     """Load METABRIC: clinical data, mRNA z-scores and mutations (one row per patient).
 
     =================   =============================================
-    Patients            1,904 in the file; 1,559 (luminal_vs_basal_her2)
-                        or 1,898 (pam50) after the task's selection
+    Patients            1,904 in the file; 1,559 (luminal_vs_basal_her2),
+                        1,898 (pam50), 1,904 (overall_survival) or
+                        1,903 (disease_specific_survival)
     Classes             2 (luminal_vs_basal_her2) or 6 (pam50)
+    Survival events     1,103 deaths (overall_survival), 622 deaths
+                        from breast cancer (disease_specific_survival)
     Clinical            13 baseline columns (+2 treatments,
                         +5 receptor statuses)
     Genes               489 mRNA z-scores, float
@@ -251,11 +345,26 @@ def load_metabric(
     ----------
     data_home : str or path-like, default=None
         Folder holding the data sets; see :func:`get_data_home`.
-    task : {"luminal_vs_basal_her2", "pam50"}, default="luminal_vs_basal_her2"
+    task : {"luminal_vs_basal_her2", "pam50", "overall_survival", \
+            "disease_specific_survival"}, default="luminal_vs_basal_her2"
         ``"luminal_vs_basal_her2"``: patients of subtype LumA, LumB, Her2 or
         Basal, target 1 = Basal/Her2 (the positive class), 0 = Luminal.
         ``"pam50"``: patients of subtype LumA, LumB, Her2, Basal, claudin-low
         or Normal (the "NC" ones are dropped), target = the subtype string.
+        The survival tasks keep the patients of every subtype and give a
+        scikit-survival structured array (fields ``event`` bool and ``time``
+        float, in months from diagnosis, from ``overall_survival_months``):
+        ``"overall_survival"``: event = death from any cause (1,103 events,
+        801 censored). ``"disease_specific_survival"``: event = death from
+        breast cancer (``death_from_cancer`` = "Died of Disease", 622
+        events); living patients and deaths of other causes are censored at
+        their last follow-up (1,281 censored); the deceased patient whose
+        cause of death is missing (MB-5130) is dropped. The file's
+        ``overall_survival`` column is the vital status coded 1 = living,
+        0 = deceased; the loader checks it against ``death_from_cancer``
+        ("Living" exactly where it is 1) and refuses a file where they
+        disagree. Rows with a missing time or status are dropped (none in the
+        published file). One living patient (MB-0284) has time 0.
     modalities : sequence of {"clinical", "genes", "mutations"}, \
             default=("clinical", "genes")
         The modalities whose columns go into ``data``, in this order.
@@ -267,14 +376,15 @@ def load_metabric(
     include_receptor_status : bool, default=False
         Add the ER, PR and HER2 status columns to the clinical modality. They
         are strongly tied to the PAM50 label (HER2-enriched and basal-like
-        tumours are largely defined by them), so a UserWarning is emitted.
-        Only used when ``"clinical"`` is among ``modalities``.
+        tumours are largely defined by them), so a UserWarning is emitted
+        (not for the survival tasks, where they are ordinary prognostic
+        covariates). Only used when ``"clinical"`` is among ``modalities``.
     include_treatment : bool, default=False
         Add the ``chemotherapy`` and ``hormone_therapy`` columns to the
         clinical modality. They are treatment decisions taken from the
         receptor status, hence proxies of Luminal vs Basal/Her2, so a
-        UserWarning is emitted. Only used when ``"clinical"`` is among
-        ``modalities``.
+        UserWarning is emitted (not for the survival tasks). Only used when
+        ``"clinical"`` is among ``modalities``.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -287,16 +397,20 @@ def load_metabric(
             ``patient_id`` (int) first, then the columns of the modalities.
         target : ndarray of shape (n_samples,)
             Int 0/1 for ``"luminal_vs_basal_her2"``, subtype strings for
-            ``"pam50"``.
+            ``"pam50"``, a structured array with fields ``event`` (bool) and
+            ``time`` (float, months) for the survival tasks (as made by
+            :meth:`sksurv.util.Surv.from_arrays`).
         target_names : ndarray of str
-            ``["Luminal", "Basal/Her2"]`` or the six subtypes.
+            ``["Luminal", "Basal/Her2"]``, the six subtypes, or the fields
+            ``["event", "time"]``.
         groups : ndarray of int
             ``patient_id`` of each row (one row per patient), for grouped
             cross-validation with other sources.
         feature_groups : dict
             Modality name -> list of its columns in ``data``.
         frame : DataFrame
-            ``data`` with a ``target`` column.
+            ``data`` with a ``target`` column (the survival tasks: ``event``
+            and ``time`` columns).
         DESCR : str
             Description with provenance, licence and citations.
         filename : str
@@ -311,7 +425,18 @@ def load_metabric(
     ValueError
         If ``task`` or ``modalities`` name something unknown, or the file is
         empty, truncated or corrupt (a ``DataFileError``, whose message names
-        the file, what was expected and where to obtain it again).
+        the file, what was expected and where to obtain it again); for a
+        survival task, also if the outcome columns are missing, hold values
+        other than the expected codes, a negative time, or a vital status
+        that disagrees with the cause of death.
+
+    Examples
+    --------
+    >>> from skmultimodal.datasets import load_metabric
+    >>> X, y = load_metabric(task="overall_survival",
+    ...                      return_X_y=True)  # doctest: +SKIP
+    >>> y.dtype.names, int(y["event"].sum()), len(y)  # doctest: +SKIP
+    (('event', 'time'), 1103, 1904)
     """
     _check_option(task, "task", TASKS)
     modalities = _check_modalities(modalities)
@@ -322,8 +447,12 @@ def load_metabric(
     folder = get_data_home(data_home) / FOLDER
     (path,) = _require_files(folder, [FILENAME], "METABRIC", how_to_get=HOW_TO_GET)
 
-    raw, genes, mutations = _read_table(path)
-    rows, target, target_names = _select_task(raw, task)
+    raw, genes, mutations, source = _read_table(path)
+    survival = task in SURVIVAL_TASKS
+    if survival:
+        rows, target, target_names = _survival_target(raw, task, source)
+    else:
+        rows, target, target_names = _select_task(raw, task)
     raw = raw.loc[rows].reset_index(drop=True)
 
     clinical = list(CLINICAL_COLUMNS)
@@ -333,7 +462,8 @@ def load_metabric(
             (include_receptor_status, RECEPTOR_COLUMNS, _RECEPTOR_WARNING),
         ):
             if include:
-                warnings.warn(what, UserWarning, stacklevel=2)
+                if not survival:
+                    warnings.warn(what, UserWarning, stacklevel=2)
                 clinical += list(columns)
     feature_groups = {}
     blocks = [raw[["patient_id"]].astype(np.int64)]
@@ -350,13 +480,17 @@ def load_metabric(
 
     if return_X_y:
         return data, target
+    if survival:
+        columns = {name: target[name] for name in SURVIVAL_FIELDS}
+    else:
+        columns = {"target": target}
     return Bunch(
         data=data,
         target=target,
         target_names=target_names,
         groups=data["patient_id"].to_numpy(),
         feature_groups=feature_groups,
-        frame=pd.concat([data, pd.Series(target, name="target")], axis=1),
+        frame=pd.concat([data, pd.DataFrame(columns)], axis=1),
         DESCR=DESCR,
         filename=str(path),
     )
