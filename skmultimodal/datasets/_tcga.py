@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sksurv.util import Surv
 
 from ._base import (
     _check_bool,
@@ -24,8 +25,18 @@ LABEL = "PAM50Call_RNAseq"
 ER_IHC = "breast_carcinoma_estrogen_receptor_status"
 ER_CLASSES = ("Negative", "Positive")
 PAM50_CLASSES = ("LumA", "LumB", "Basal", "Her2", "Normal")
-TASKS = ("pam50", "luminal_vs_basal_her2", "er_status")
-READER_TASKS = ("pam50", "luminal_vs_basal_her2")
+TASKS = ("pam50", "luminal_vs_basal_her2", "er_status", "overall_survival")
+READER_TASKS = ("pam50", "luminal_vs_basal_her2", "overall_survival")
+# Overall survival from the clinical matrix: the vital status, and the days
+# from the initial diagnosis to the death (deceased) or to the last follow-up
+# (living).
+VITAL_STATUS = "vital_status"
+DAYS_TO_DEATH = "days_to_death"
+DAYS_TO_FOLLOWUP = "days_to_last_followup"
+SURVIVAL_COLUMNS = (VITAL_STATUS, DAYS_TO_DEATH, DAYS_TO_FOLLOWUP)
+DECEASED = ("DECEASED", "Dead")  # Xena / GDC spellings
+ALIVE = ("LIVING", "Alive")
+SURVIVAL_FIELDS = ("event", "time")
 PATIENT_CHARS = 12  # TCGA-XX-XXXX
 SAMPLE_CHARS = 15  # TCGA-XX-XXXX-01
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -93,6 +104,15 @@ the PAM50 call (``PAM50Call_RNAseq``) and baseline clinical covariates.
   barcode; target 1 = ER positive (765), 0 = ER negative (226), from the
   file's class row (IHC status; it equals the clinical matrix's
   ``breast_carcinoma_estrogen_receptor_status`` of every sample).
+- ``"overall_survival"``: the 990 tumours of known barcode with a known
+  overall survival; target = scikit-survival structured array, ``event`` =
+  death (``vital_status`` "DECEASED", 129 events, 861 censored), ``time`` in
+  **days** from the initial diagnosis: ``days_to_death`` for the deceased,
+  ``days_to_last_followup`` for the living (0 to 8,605; 10 tumours have
+  time 0). Dropped: TCGA-A8-A082-01, whose follow-up time is negative (-31).
+  Over the whole clinical matrix, a sample without a vital status, a
+  deceased patient without ``days_to_death`` or a negative time would be
+  dropped likewise (5, 1 and 2 of its 1,247 samples).
 
 **Columns**: ``patient_id`` (12-character barcode TCGA-XX-XXXX; one tumour per
 patient), the 49 genes (float), then 7 clinical covariates kept as published
@@ -100,7 +120,8 @@ patient), the 49 genes (float), then 7 clinical covariates kept as published
 age_at_initial_pathologic_diagnosis, pathologic_stage, pathologic_T,
 pathologic_N, pathologic_M, histological_type, menopause_status. ER, PR and
 HER2 statuses, the *_nature2012 columns (which include another PAM50 call and
-expression clusters) and survival are never returned.
+expression clusters) and survival are never returned as features (survival is
+the target of ``"overall_survival"``).
 
 **Barcode repair**: the header row of the expression file does not belong to
 its columns. The columns were sorted by ER class (235 negative, then 801
@@ -149,9 +170,10 @@ READER_DESCR = """\
 TCGA-BRCA read from files in the UCSC Xena layout (see read_tcga_brca):
 expression genes x samples, clinical matrix keyed by sampleID, PAM50 call
 PAM50Call_RNAseq; ER/PR/HER2 statuses, *_nature2012 columns and survival are
-never returned. Licence: TCGA open access (NIH/GDC). Citations: The Cancer
-Genome Atlas Network, Nature 490:61-70 (2012); Goldman MJ et al., Nat
-Biotechnol 38:675-678 (2020).
+never returned as features (task "overall_survival": vital_status with
+days_to_death / days_to_last_followup, in days, as the target). Licence:
+TCGA open access (NIH/GDC). Citations: The Cancer Genome Atlas Network, Nature
+490:61-70 (2012); Goldman MJ et al., Nat Biotechnol 38:675-678 (2020).
 """
 
 
@@ -249,6 +271,65 @@ def _realign_barcodes(header, er_class, ihc):
     return barcodes
 
 
+def _overall_survival(clinical, source):
+    """Event (1.0 / 0.0 / NaN) and time (days or NaN) of each sample of ``clinical``.
+
+    Event = death (``vital_status``); time = ``days_to_death`` for the
+    deceased, ``days_to_last_followup`` for the living. Unknown (NaN): no
+    vital status, a missing time, or a negative time. A living patient with a
+    ``days_to_death`` is refused as inconsistent.
+    """
+    source.check_columns(
+        clinical.columns,
+        SURVIVAL_COLUMNS,
+        expected="the UCSC Xena TCGA-BRCA clinical matrix with its survival columns",
+    )
+    status = clinical[VITAL_STATUS].astype(object).where(clinical[VITAL_STATUS].notna())
+    source.check_values(status, (*ALIVE, *DECEASED), f"values of {VITAL_STATUS!r}")
+    days = source.numeric(
+        clinical[[DAYS_TO_DEATH, DAYS_TO_FOLLOWUP]].reset_index(drop=True),
+        "survival days",
+    )
+    death = days[DAYS_TO_DEATH].to_numpy()
+    followup = days[DAYS_TO_FOLLOWUP].to_numpy()
+    dead = status.isin(DECEASED).to_numpy()
+    alive = status.isin(ALIVE).to_numpy()
+    inconsistent = alive & ~np.isnan(death)
+    if inconsistent.any():
+        raise source.error(
+            f"has samples whose {VITAL_STATUS!r} is living but which have a "
+            f"{DAYS_TO_DEATH!r}: {list(clinical.index[inconsistent][:5])} "
+            f"({int(inconsistent.sum())} samples)"
+        )
+    time = np.where(dead, death, np.where(alive, followup, np.nan))
+    event = np.where(dead | alive, dead.astype(np.float64), np.nan)
+    unknown = np.isnan(time) | (time < 0) | np.isnan(event)
+    event[unknown] = np.nan
+    time[unknown] = np.nan
+    return pd.DataFrame({"event": event, "time": time}, index=clinical.index)
+
+
+def _survival_rows(survival):
+    """(row mask, structured array, field names) of the samples of ``survival``."""
+    rows = survival["event"].notna().to_numpy()
+    target = Surv.from_arrays(
+        event=survival["event"].to_numpy()[rows].astype(bool),
+        time=survival["time"].to_numpy(dtype=np.float64)[rows],
+        name_event=SURVIVAL_FIELDS[0],
+        name_time=SURVIVAL_FIELDS[1],
+    )
+    return rows, target, np.array(SURVIVAL_FIELDS)
+
+
+def _frame(data, target):
+    """``data`` with the target column(s): ``event`` and ``time`` for survival."""
+    if target.dtype.names:
+        columns = {name: target[name] for name in target.dtype.names}
+    else:
+        columns = {"target": target}
+    return pd.concat([data, pd.DataFrame(columns, index=data.index)], axis=1)
+
+
 def _select_task(label, task):
     """(row mask, target, target_names) of a PAM50 task."""
     if task == "pam50":
@@ -259,12 +340,16 @@ def _select_task(label, task):
     return rows, target, np.array(["Luminal", "Basal/Her2"])
 
 
-def _assemble(expression, clinical, task, er_class=None):
+def _assemble(expression, clinical, task, er_class=None, source=None):
     """Rows of the task: data (patient_id, genes, covariates), target, names.
 
-    ``expression`` is indexed by 15-character sample barcodes.
+    ``expression`` is indexed by 15-character sample barcodes; ``source``
+    (the clinical matrix's ``_DataFile``) is needed by ``"overall_survival"``.
     """
-    if task == "er_status":
+    if task == "overall_survival":
+        survival = _overall_survival(clinical, source).reindex(expression.index)
+        rows, target, target_names = _survival_rows(survival)
+    elif task == "er_status":
         rows = np.ones(len(expression), dtype=bool)
         target = (er_class == "Positive").astype(np.int64)
         target_names = np.array(ER_CLASSES)
@@ -295,8 +380,10 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
 
     =================   ==============================================
     Tumours             991 with a known barcode; 759 (pam50), 744
-                        (luminal_vs_basal_her2) or 991 (er_status)
+                        (luminal_vs_basal_her2), 991 (er_status) or
+                        990 (overall_survival)
     Classes             5 (pam50) or 2
+    Survival events     129 deaths, 861 censored (overall_survival)
     Genes               49 PAM50 genes, log2 expression, float
     Clinical            7 baseline covariates (no receptor status)
     =================   ==============================================
@@ -310,11 +397,20 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
     ----------
     data_home : str or path-like, default=None
         Folder holding the data sets; see :func:`get_data_home`.
-    task : {"pam50", "luminal_vs_basal_her2", "er_status"}, default="pam50"
+    task : {"pam50", "luminal_vs_basal_her2", "er_status", \
+            "overall_survival"}, default="pam50"
         ``"pam50"``: tumours with a PAM50 call (``PAM50Call_RNAseq``), target
         = LumA, LumB, Basal, Her2 or Normal. ``"luminal_vs_basal_her2"``:
         tumours called LumA, LumB, Basal or Her2, target 1 = Basal/Her2, 0 =
         Luminal. ``"er_status"``: all tumours, target 1 = ER positive (IHC).
+        ``"overall_survival"``: tumours with a known overall survival, target
+        = scikit-survival structured array: ``event`` (bool) = death
+        (``vital_status`` "DECEASED"), ``time`` (float) in **days** from the
+        initial diagnosis to the death (``days_to_death``) or to the last
+        follow-up of the living (``days_to_last_followup``). Tumours without
+        a vital status, a deceased one without ``days_to_death`` and negative
+        times are dropped (one tumour, of follow-up -31 days, in the
+        published files).
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
@@ -327,10 +423,13 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
             ``patient_id`` (12-character barcode) first, then the 49 genes,
             then the 7 clinical covariates (as published).
         target : ndarray of shape (n_samples,)
-            Subtype strings for ``"pam50"``, int 0/1 otherwise.
+            Subtype strings for ``"pam50"``, a structured array with fields
+            ``event`` (bool) and ``time`` (float, days) for
+            ``"overall_survival"`` (as made by
+            :meth:`sksurv.util.Surv.from_arrays`), int 0/1 otherwise.
         target_names : ndarray of str
-            The five subtypes, ``["Luminal", "Basal/Her2"]`` or
-            ``["Negative", "Positive"]``.
+            The five subtypes, ``["Luminal", "Basal/Her2"]``,
+            ``["Negative", "Positive"]`` or the fields ``["event", "time"]``.
         groups : ndarray of str
             ``patient_id`` of each row (one tumour per patient).
         sample_ids : ndarray of str
@@ -339,7 +438,8 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
         feature_groups : dict
             ``{"genes": [...], "clinical": [...]}``.
         frame : DataFrame
-            ``data`` with a ``target`` column.
+            ``data`` with a ``target`` column (``event`` and ``time`` columns
+            for ``"overall_survival"``).
         DESCR : str
             Description with provenance, the barcode repair, licence and
             citations.
@@ -357,8 +457,20 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
         whose message names the file, what was expected and where to obtain
         it again): empty, a line cut short, not the expected layout, a PAM50
         gene missing, an expression value that is not a number, or a clinical
-        matrix lacking samples of the expression file. Copies other than the
-        published files the loader knows by checksum are checked this way.
+        matrix lacking samples of the expression file; for
+        ``"overall_survival"``, also a clinical matrix lacking
+        ``vital_status``, ``days_to_death`` or ``days_to_last_followup``,
+        holding an unknown vital status or a non-numeric time, or a living
+        patient with a ``days_to_death``. Copies other than the published
+        files the loader knows by checksum are checked this way.
+
+    Examples
+    --------
+    >>> from skmultimodal.datasets import load_tcga_brca_pam50
+    >>> X, y = load_tcga_brca_pam50(task="overall_survival",
+    ...                             return_X_y=True)  # doctest: +SKIP
+    >>> int(y["event"].sum()), len(y)  # doctest: +SKIP
+    (129, 990)
     """
     _check_option(task, "task", TASKS)
     _check_bool(return_X_y, "return_X_y")
@@ -378,7 +490,10 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
     clinical_source = _DataFile(
         clinical_path, "TCGA-BRCA clinical matrix", HOW_TO_GET, sha256=CLINICAL_SHA256
     )
-    clinical = _read_clinical(clinical_source, required=(SAMPLE_ID, LABEL, ER_IHC))
+    required = (SAMPLE_ID, LABEL, ER_IHC)
+    if task == "overall_survival":
+        required += SURVIVAL_COLUMNS
+    clinical = _read_clinical(clinical_source, required=required)
     samples = pd.Index([b[:SAMPLE_CHARS] for b in header])
     absent = samples.difference(clinical.index)
     if len(absent):
@@ -393,7 +508,7 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
     expression = expression.loc[known]
     expression.index = pd.Index([b[:SAMPLE_CHARS] for b in barcodes[known]])
     data, target, target_names, feature_groups, samples = _assemble(
-        expression, clinical, task, er_class=er_class[known]
+        expression, clinical, task, er_class=er_class[known], source=clinical_source
     )
 
     if return_X_y:
@@ -405,7 +520,7 @@ def load_tcga_brca_pam50(*, data_home=None, task="pam50", return_X_y=False):
         groups=data["patient_id"].to_numpy(),
         sample_ids=samples,
         feature_groups=feature_groups,
-        frame=pd.concat([data, pd.Series(target, name="target")], axis=1),
+        frame=_frame(data, target),
         DESCR=DESCR,
         filenames={"expression": str(expression_path), "clinical": str(clinical_path)},
     )
@@ -505,9 +620,15 @@ def read_tcga_brca(
         barcode (``TCGA-A1-A0SB``), holding image tiles (.png, .jpg, .jpeg,
         .tif, .tiff), read in the order of their sorted paths. How they are
         returned is set by ``tiles``.
-    task : {"pam50", "luminal_vs_basal_her2"}, default="pam50"
-        As in :func:`load_tcga_brca_pam50`: the 5 PAM50 calls (strings), or
-        1 = Basal/Her2 vs 0 = Luminal (LumA + LumB).
+    task : {"pam50", "luminal_vs_basal_her2", "overall_survival"}, \
+            default="pam50"
+        As in :func:`load_tcga_brca_pam50`: the 5 PAM50 calls (strings),
+        1 = Basal/Her2 vs 0 = Luminal (LumA + LumB), or the overall survival
+        as a scikit-survival structured array (``event`` = death from
+        ``vital_status``, DECEASED/Dead or LIVING/Alive; ``time`` in days,
+        ``days_to_death`` or ``days_to_last_followup``; samples of unknown
+        or negative time dropped). ``clinical_path`` must then have these
+        three columns.
     genes : list of str, default=None
         Gene symbols to keep, in this order; all genes if None.
     sample_types : sequence of str, default=("01",)
@@ -538,9 +659,12 @@ def read_tcga_brca(
             of lists of str or None, with ``tiles_dir`` and
             ``tiles="bag"``), the genes, then the covariates present.
         target : ndarray of shape (n_samples,)
-            Subtype strings or int 0/1.
+            Subtype strings, int 0/1, or a structured array with fields
+            ``event`` (bool) and ``time`` (float, days) for
+            ``"overall_survival"``.
         target_names : ndarray of str
-            The names of the classes of ``task``.
+            The names of the classes of ``task``, or the fields
+            ``["event", "time"]``.
         groups : ndarray of str
             ``patient_id`` of each row: with ``tiles="rows"``, a patient has
             many rows.
@@ -553,7 +677,8 @@ def read_tcga_brca(
         patients_without_tiles : list of str
             Only with ``tiles_dir``.
         frame : DataFrame
-            ``data`` with a ``target`` column.
+            ``data`` with a ``target`` column (``event`` and ``time`` columns
+            for ``"overall_survival"``).
         DESCR : str
             Description of the layout read, licence and citations.
 
@@ -590,16 +715,24 @@ def read_tcga_brca(
         genes,
         sample_types,
     )
-    clinical = _read_clinical(
-        _DataFile(clinical_path, "TCGA-BRCA clinical matrix", READER_HOW_TO_GET)
+    clinical_source = _DataFile(
+        clinical_path, "TCGA-BRCA clinical matrix", READER_HOW_TO_GET
     )
+    required = (SAMPLE_ID, LABEL)
+    if task == "overall_survival":
+        required += SURVIVAL_COLUMNS
+    clinical = _read_clinical(clinical_source, required=required)
     data, target, target_names, feature_groups, samples = _assemble(
-        expression, clinical, task
+        expression, clinical, task, source=clinical_source
     )
     if not len(data):
+        what = (
+            "a known overall survival" if task == "overall_survival"
+            else f"a PAM50 call for task {task!r}"
+        )
         raise ValueError(
             f"No sample of type {sample_types} in {Path(expression_path).name} has "
-            f"a PAM50 call for task {task!r} in {Path(clinical_path).name}"
+            f"{what} in {Path(clinical_path).name}"
         )
     groups = data["patient_id"].to_numpy()
     extra = {}
@@ -629,7 +762,7 @@ def read_tcga_brca(
         groups=groups,
         sample_ids=samples,
         feature_groups=feature_groups,
-        frame=pd.concat([data, pd.Series(target, name="target")], axis=1),
+        frame=_frame(data, target),
         DESCR=READER_DESCR,
         **extra,
     )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sksurv.metrics import concordance_index_censored
 
-from skmultimodal.datasets import load_metabric
+from skmultimodal.datasets import load_metabric, load_tcga_brca_pam50, read_tcga_brca
 from skmultimodal.datasets._metabric import (
     CAUSE_OF_DEATH,
     FILENAME,
@@ -18,7 +18,7 @@ from skmultimodal.datasets._metabric import (
 )
 from skmultimodal.datasets._verify import DataFileError
 
-from . import test_metabric
+from . import test_metabric, test_tcga
 from .test_metabric import N_ROWS, _small_table
 
 
@@ -198,3 +198,134 @@ def test_real_metabric_disease_specific_survival(data_home, metabric_raw):
     )
     assert np.array_equal(y["time"], raw[SURVIVAL_TIME].to_numpy())
     assert bunch.data.shape == (1903, 1 + 489)
+
+
+# --------------------------------------------------------------------------
+# TCGA-BRCA: the small files of test_tcga with survival columns
+
+
+# sample -> (vital_status, days_to_death, days_to_last_followup)
+TCGA_SURVIVAL = {
+    "S0": ("LIVING", None, 100.0),
+    "S1": ("DECEASED", 50.0, 20.0),
+    "S2": ("LIVING", None, 70.0),
+    "S3": ("LIVING", None, -31.0),  # negative follow-up: dropped
+    "S4": ("DECEASED", None, 30.0),  # deceased without a time: dropped
+    "S5": ("LIVING", None, 0.0),
+    "S6": (None, None, None),  # no vital status: dropped
+}
+
+
+def _survival_clinical(extra=(), survival=TCGA_SURVIVAL):
+    clinical = test_tcga._clinical(extra=extra)
+    values = list(survival.values()) + [(None, None, None)] * len(extra)
+    for column, i in (("vital_status", 0), ("days_to_death", 1),
+                      ("days_to_last_followup", 2)):
+        clinical[column] = [v[i] for v in values]
+    return clinical
+
+
+@pytest.fixture
+def tcga_home(tmp_path):
+    folder = test_tcga._write_pam50_folder(tmp_path)
+    _survival_clinical().to_csv(folder / test_tcga.CLINICAL_FILE, sep="\t", index=False)
+    return tmp_path
+
+
+def test_tcga_loader_overall_survival(tcga_home):
+    bunch = load_tcga_brca_pam50(data_home=tcga_home, task="overall_survival")
+    y = bunch.target
+    _is_survival_array(y, 3)
+    # expression columns in the order S1, S4, S0, S3, S5; S4 and S3 dropped
+    assert bunch.data["patient_id"].tolist() == [
+        "TCGA-A1-0001", "TCGA-A0-0000", "TCGA-A5-0005"
+    ]
+    assert bunch.data["NAT1"].tolist() == [1.0, 0.0, 5.0]
+    assert y["event"].tolist() == [True, False, False]
+    # days_to_death for the deceased, days_to_last_followup for the living
+    assert y["time"].tolist() == [50.0, 100.0, 0.0]
+    assert list(bunch.target_names) == ["event", "time"]
+    assert bunch.frame["time"].tolist() == [50.0, 100.0, 0.0]
+    assert not {"vital_status", "days_to_death", "days_to_last_followup"} & set(
+        bunch.data.columns
+    )
+    X, y2 = load_tcga_brca_pam50(
+        data_home=tcga_home, task="overall_survival", return_X_y=True
+    )
+    assert np.array_equal(y, y2) and X.equals(bunch.data)
+    # the classification tasks are unchanged
+    assert load_tcga_brca_pam50(data_home=tcga_home).target.tolist() == [
+        "Basal", "Her2", "LumA", "LumB", "Normal"
+    ]
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"S0": ("LIVING", 40.0, 100.0)}, "living but which have a 'days_to_death'"),
+        ({"S0": ("Unknown", None, 100.0)}, "unexpected values of 'vital_status'"),
+        ({"S0": ("LIVING", None, "soon")}, "not finite numbers among its survival days"),
+    ],
+)
+def test_tcga_inconsistent_survival_is_refused(tmp_path, change, match):
+    folder = test_tcga._write_pam50_folder(tmp_path)
+    survival = {**TCGA_SURVIVAL, **change}
+    _survival_clinical(survival=survival).to_csv(
+        folder / test_tcga.CLINICAL_FILE, sep="\t", index=False
+    )
+    with pytest.raises(DataFileError, match=match):
+        load_tcga_brca_pam50(data_home=tmp_path, task="overall_survival")
+    load_tcga_brca_pam50(data_home=tmp_path, task="pam50")  # does not read them
+
+
+def test_tcga_missing_survival_columns_are_refused(tmp_path):
+    test_tcga._write_pam50_folder(tmp_path)  # its clinical matrix has no survival
+    with pytest.raises(DataFileError, match="lacks the columns .*vital_status"):
+        load_tcga_brca_pam50(data_home=tmp_path, task="overall_survival")
+
+
+def test_read_tcga_brca_overall_survival(tmp_path):
+    expression_path, clinical_path, _ = test_tcga._write_xena(tmp_path)
+    _survival_clinical(extra=[("TCGA-A1-0001-11", None, "Normal")]).to_csv(
+        clinical_path, sep="\t", index=False
+    )
+    bunch = read_tcga_brca(expression_path, clinical_path, task="overall_survival")
+    # S0, S1, S3, S4, S6 and an unlabelled sample: S3, S4, S6 and it dropped
+    assert bunch.data["patient_id"].tolist() == ["TCGA-A0-0000", "TCGA-A1-0001"]
+    assert bunch.target["event"].tolist() == [False, True]
+    assert bunch.target["time"].tolist() == [100.0, 50.0]
+    assert list(bunch.frame.columns[-2:]) == ["event", "time"]
+    # one row per tile: the target follows the rows
+    tiles = test_tcga._write_tiles(tmp_path)
+    rows = read_tcga_brca(expression_path, clinical_path, tiles, task="overall_survival")
+    assert rows.target.dtype.names == ("event", "time")
+    # only TCGA-A1-0001 (two tiles) has both tiles and a known survival
+    assert rows.groups.tolist() == ["TCGA-A1-0001"] * 2
+    assert rows.target.tolist() == [(True, 50.0)] * 2
+    with pytest.raises(DataFileError, match="lacks the columns"):
+        test_tcga._clinical().to_csv(clinical_path, sep="\t", index=False)
+        read_tcga_brca(expression_path, clinical_path, task="overall_survival")
+
+
+@pytest.mark.real_data
+def test_real_tcga_overall_survival(data_home):
+    bunch = load_tcga_brca_pam50(data_home=data_home, task="overall_survival")
+    y = bunch.target
+    _is_survival_array(y, 990)
+    assert int(y["event"].sum()) == 129 and int((~y["event"]).sum()) == 861
+    assert "TCGA-A8-A082-01" not in set(bunch.sample_ids)  # follow-up -31 days
+    clinical = pd.read_csv(
+        data_home / "tcga_brca_pam50genes" / test_tcga.CLINICAL_FILE, sep="\t",
+        usecols=["sampleID", "vital_status", "days_to_death", "days_to_last_followup"],
+    ).set_index("sampleID").loc[bunch.sample_ids]
+    dead = clinical["vital_status"].eq("DECEASED").to_numpy()
+    assert np.array_equal(y["event"], dead)
+    assert np.array_equal(y["time"][dead], clinical["days_to_death"].to_numpy()[dead])
+    assert np.array_equal(
+        y["time"][~dead], clinical["days_to_last_followup"].to_numpy()[~dead]
+    )
+    # the same 990 tumours as er_status minus the one dropped
+    assert len(load_tcga_brca_pam50(data_home=data_home, task="er_status").target) == 991
+    # sanity: older patients die earlier
+    age = bunch.data["age_at_initial_pathologic_diagnosis"].to_numpy()
+    assert concordance_index_censored(y["event"], y["time"], age)[0] > 0.55
