@@ -195,14 +195,18 @@ class MultimodalDataset(Dataset):
         Weight of each row in the training loss, yielded under
         :data:`SAMPLE_WEIGHT_KEY` (the network removes it before the forward
         pass and weights the loss with it).
+    target_dtype : torch.dtype, default=torch.long
+        Data type of the targets: class indices, or floats (e.g. the (time,
+        event) pairs of survival data).
     """
 
-    def __init__(self, sources, y=None, with_presence=False, sample_weight=None):
+    def __init__(self, sources, y=None, with_presence=False, sample_weight=None,
+                 target_dtype=torch.long):
         lengths = {name: len(src) for name, src in sources.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"Modalities have different numbers of rows: {lengths}")
         self.sources = sources
-        self.y = None if y is None else torch.as_tensor(np.asarray(y), dtype=torch.long)
+        self.y = None if y is None else torch.as_tensor(np.asarray(y), dtype=target_dtype)
         self.with_presence = with_presence
         self.sample_weight = None if sample_weight is None else torch.as_tensor(
             np.asarray(sample_weight), dtype=torch.float32)
@@ -232,9 +236,10 @@ class MultimodalDataset(Dataset):
         rows = torch.as_tensor(indices)
         y = None if self.y is None else self.y[rows].numpy()
         weight = None if self.sample_weight is None else self.sample_weight[rows].numpy()
+        dtype = torch.long if self.y is None else self.y.dtype
         return MultimodalDataset(
             {name: src.subset(indices) for name, src in srcs.items()},
-            y=y, with_presence=self.with_presence, sample_weight=weight,
+            y=y, with_presence=self.with_presence, sample_weight=weight, target_dtype=dtype,
         )
 
 

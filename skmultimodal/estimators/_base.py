@@ -236,12 +236,30 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         return {name: src.with_cache(caches.setdefault(name, ImageCache()))
                 if isinstance(src, ImageSource) else src for name, src in sources.items()}
 
+    # -- what the network learns (the survival estimators override these) ----
+    #: dtype of the targets the network is trained on
+    _target_dtype = torch.long
+
+    def _encode_targets(self, y, n_rows):
+        """Targets of the network and its number of outputs; sets ``classes_``."""
+        self.classes_, y_enc = encode_labels(y, n_rows, type(self).__name__)
+        return y_enc, len(self.classes_)
+
+    def _criterion(self):
+        """The training loss (a torch module class)."""
+        return torch.nn.CrossEntropyLoss
+
+    def _stratify_by(self, y_enc):
+        """Labels the early-stopping validation split is stratified on."""
+        return y_enc
+
     def _split_validation(self, train_ds, eval_sources, y_enc, seed):
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=self.validation_fraction, random_state=seed
         )
+        strata = self._stratify_by(y_enc)
         try:
-            tr, va = next(splitter.split(np.zeros(len(y_enc)), y_enc))
+            tr, va = next(splitter.split(np.zeros(len(strata)), strata))
         except ValueError as exc:
             raise ValueError(
                 f"Cannot hold out a stratified validation_fraction="
@@ -307,7 +325,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                 kwargs[f"{it}__persistent_workers"] = True
         return net_class(
             module=module,
-            criterion=torch.nn.CrossEntropyLoss,
+            criterion=self._criterion(),
             optimizer=optimizer,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
@@ -353,7 +371,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         self._check_common_params()
         X, y, sample_weight = drop_zero_weight_rows(X, y, sample_weight)
         prepared = self._prepare_X(X, reset=True)
-        self.classes_, y_enc = encode_labels(y, prepared.n_rows, type(self).__name__)
+        y_enc, n_outputs = self._encode_targets(y, prepared.n_rows)
         self.device_ = self._resolve_device()
         seed = resolve_seed(self.random_state)
         with torch_seed(seed, self.device_):
@@ -363,7 +381,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             caches = {}
             dataset = MultimodalDataset(
                 self._cached(sources, caches), y_enc, self._with_presence,
-                sample_weight=sample_weight,
+                sample_weight=sample_weight, target_dtype=self._target_dtype,
             )
             valid_ds = None
             if self.early_stopping:
@@ -372,7 +390,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
                     self._cached(self._make_sources(prepared, train=False), caches),
                     y_enc, seed,
                 )
-            self.net_ = self._build_net(len(self.classes_), len(dataset), seed, valid_ds,
+            self.net_ = self._build_net(n_outputs, len(dataset), seed, valid_ds,
                                         y_enc, weighted=sample_weight is not None)
             try:
                 self.net_.fit(dataset, y=None)
