@@ -16,6 +16,7 @@ from ._brecahad import read_brecahad
 from ._busi import load_busi
 from ._metabric import load_metabric
 from ._mimic import mimic_iv_patient_table
+from ._survival import make_multimodal_survival
 from ._synthetic import make_multimodal_classification, signal_mask
 from ._tcga import load_tcga_brca_pam50, read_tcga_brca
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_tcga_brca_pam50",
     "make_bag_classification",
     "make_multimodal_classification",
+    "make_multimodal_survival",
     "mimic_iv_patient_table",
     "read_brecahad",
     "read_tcga_brca",
