@@ -10,6 +10,8 @@
   style of scikit-learn's displays (``from_estimator``, ``from_predictions``,
   ``from_report``, ``plot``); :func:`plot_roc_curves`, :func:`plot_pr_curves`
   and :func:`plot_confusion_matrix` return their figures.
+- :class:`KaplanMeierDisplay`: Kaplan-Meier curves of groups of increasing
+  predicted risk, with the log-rank test between them (survival models).
 """
 
 from ._plots import (
@@ -32,9 +34,11 @@ from ._scorers import (
     per_class_roc_auc_scorer,
     roc_auc,
 )
+from ._survival_plots import KaplanMeierDisplay
 
 __all__ = [
     "ConfusionMatricesDisplay",
+    "KaplanMeierDisplay",
     "PrecisionRecallCurvesDisplay",
     "RocCurvesDisplay",
     "STUDY_METRICS",
