@@ -34,7 +34,7 @@ def _is_survival_array(y, n):
 
 # patient -> (overall_survival_months, overall_survival, death_from_cancer)
 OUTCOMES = [
-    (10.0, 1, "Living"),
+    (10.0, 1, None),  # living, cause empty: censored in both
     (20.5, 0, "Died of Disease"),
     (30.0, 0, "Died of Other Causes"),
     (0.0, 1, "Living"),
