@@ -253,6 +253,10 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """Labels the early-stopping validation split is stratified on."""
         return y_enc
 
+    def _net_params(self):
+        """Further parameters of the skorch net (e.g. callbacks to turn off)."""
+        return {}
+
     def _split_validation(self, train_ds, eval_sources, y_enc, seed):
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=self.validation_fraction, random_state=seed
@@ -316,6 +320,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         if weighted:
             # per-row losses, averaged with the sample weights (NetClassifier.get_loss)
             kwargs["criterion__reduction"] = "none"
+        kwargs.update(self._net_params())
         for it in ("iterator_train", "iterator_valid"):
             kwargs[f"{it}__collate_fn"] = collate_batch
             kwargs[f"{it}__num_workers"] = num_workers

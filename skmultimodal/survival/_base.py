@@ -86,6 +86,9 @@ class SurvivalNetMixin(SurvivalAnalysisMixin):
     def _criterion_weight(self, y_enc):
         return None
 
+    def _net_params(self):
+        return {"callbacks__valid_acc": None}  # no accuracy of a risk score
+
     # -- fit and predictions ------------------------------------------------
     def fit(self, X, y):
         """Train the network on X and the survival target y.
