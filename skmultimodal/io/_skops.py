@@ -338,8 +338,11 @@ def trusted_types():
     the public estimators, the modality specifications
     (:class:`~skmultimodal.ImageModality`, :class:`~skmultimodal.ImageBagModality`,
     :class:`~skmultimodal.TabularModality`) and the records of fitted
-    networks (:class:`NetRecord`, :class:`ModuleRecord`). Names are given as
-    skops reports them, ``"<defining module>.<class>"``. Besides them,
+    networks (:class:`NetRecord`, :class:`ModuleRecord`), the survival
+    estimators of :mod:`skmultimodal.survival` with the two scikit-survival
+    classes their fitted baseline is made of (``BreslowEstimator`` and
+    ``StepFunction``: arrays only). Names are given as skops reports them,
+    ``"<defining module>.<class>"``. Besides them,
     :func:`load` trusts only what skops trusts by default (builtins, numpy,
     most scikit-learn estimators) and the types passed as ``trusted``.
 
@@ -354,11 +357,21 @@ def trusted_types():
     >>> "skmultimodal.estimators._image.ImageClassifier" in trusted_types()
     True
     """
+    from sksurv.functions import StepFunction
+    from sksurv.linear_model.coxph import BreslowEstimator
+
     from ..modalities import ImageBagModality, ImageModality, TabularModality
+    from ..survival import (
+        CrossAttentionFusionSurvival,
+        IntermediateFusionSurvival,
+        TabularMLPSurvival,
+    )
     from ..utils.discovery import all_estimators
 
     classes = [cls for _, cls in all_estimators()]
-    classes += [ImageModality, ImageBagModality, TabularModality, NetRecord, ModuleRecord]
+    classes += [ImageModality, ImageBagModality, TabularModality, NetRecord, ModuleRecord,
+                TabularMLPSurvival, IntermediateFusionSurvival, CrossAttentionFusionSurvival,
+                BreslowEstimator, StepFunction]
     return sorted({_type_name(cls) for cls in classes})
 
 

@@ -169,3 +169,16 @@ def test_two_d_array_input(data):
     model = TabularMLPSurvival(max_epochs=2, random_state=0, device="cpu").fit(
         X[TAB].to_numpy(), y)
     assert model.predict(pd.DataFrame(X[TAB].to_numpy())).shape == (len(X),)
+
+
+@pytest.mark.parametrize("loss", ["cox", "discrete_time"])
+def test_skops_round_trip(data, loss, tmp_path):
+    from skmultimodal.io import dump, load
+
+    X, y = data
+    model = _make("tabular", loss=loss, max_epochs=2).fit(X, y)
+    dump(model, tmp_path / "model.skops")
+    loaded = load(tmp_path / "model.skops")  # nothing to trust by hand
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.predict_survival_function(X, return_array=True),
+                               model.predict_survival_function(X, return_array=True))
