@@ -19,7 +19,7 @@ from ..modalities import ImageBagModality
 from ..utils._torch import eval_mode
 from ._flat import is_flat
 from ._grad_cam import _check_params, _check_target_layer, _choose_layer
-from ._image_inputs import resize_map
+from ._image_inputs import encoders_on_images, resize_map
 from ._overlay import _display_image
 
 __all__ = ["BagAttentionDisplay", "bag_attention", "bag_instance_grad_cam"]
@@ -81,17 +81,8 @@ class _BagBranch:
     @contextlib.contextmanager
     def image_inputs(self):
         """Run the frozen encoders a cache made skip (``memory=``) on images again."""
-        encoders = getattr(self.module, "encoders", {})
-        saved = {name: getattr(enc, "precomputed", None) for name, enc in encoders.items()}
-        try:
-            for name, output in saved.items():
-                if output is not None:
-                    encoders[name].use_precomputed(None)
+        with encoders_on_images(self.module):
             yield self
-        finally:
-            for name, output in saved.items():
-                if output is not None:
-                    encoders[name].use_precomputed(output)
 
     def batch(self, positions):
         """The module's keyword inputs for the rows ``positions`` (bags padded)."""

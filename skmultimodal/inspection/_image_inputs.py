@@ -33,6 +33,22 @@ SUPPORTED = (
 )
 
 
+
+@contextlib.contextmanager
+def encoders_on_images(module):
+    """Within the block, the frozen encoders a cache made skip (``memory=``) read images."""
+    encoders = getattr(module, "encoders", {})
+    saved = {name: getattr(enc, "precomputed", None) for name, enc in encoders.items()}
+    try:
+        for name, output in saved.items():
+            if output is not None:
+                encoders[name].use_precomputed(None)
+        yield module
+    finally:
+        for name, output in saved.items():
+            if output is not None:
+                encoders[name].use_precomputed(output)
+
 class ImageBranch:
     """The image input of a fitted network estimator, for one table X.
 
@@ -98,17 +114,8 @@ class ImageBranch:
     @contextlib.contextmanager
     def image_inputs(self):
         """Run the frozen encoders a cache made skip (``memory=``) on images again."""
-        encoders = getattr(self.module, "encoders", {})
-        saved = {name: getattr(enc, "precomputed", None) for name, enc in encoders.items()}
-        try:
-            for name, output in saved.items():
-                if output is not None:
-                    encoders[name].use_precomputed(None)
+        with encoders_on_images(self.module):
             yield self
-        finally:
-            for name, output in saved.items():
-                if output is not None:
-                    encoders[name].use_precomputed(output)
 
     def original_image(self, i):
         """Row ``i``'s image as read from its path or array, (H, W) or (H, W, C)."""
