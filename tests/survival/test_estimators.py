@@ -194,3 +194,19 @@ def test_modality_importance_on_the_concordance(data):
     assert result["baseline_score"] == pytest.approx(model.score(X, y))
     # both modalities carry part of the hazard: permuting either lowers Harrell's C
     assert (result["importances_mean"] > 0).all()
+
+
+def test_bag_modality_in_a_survival_model():
+    from skmultimodal.datasets import make_bag_classification
+    from skmultimodal.modalities import ImageBagModality
+
+    X, label = make_bag_classification(80, min_instances=3, max_instances=6, image_size=16,
+                                       random_state=0)
+    rng = np.random.default_rng(0)
+    y = Surv.from_arrays(np.ones(len(X), dtype=bool), rng.exponential(np.exp(-2.0 * label)))
+    model = IntermediateFusionSurvival(
+        [("bag", ImageBagModality("bag", backbone="simple_cnn", image_size=16, channels=1,
+                                  backbone_params={"channels": (8, 16)})),
+         ("tab", TabularModality(["tab_0", "tab_1"], hidden_layer_sizes=(8,)))],
+        embed_dim=16, max_epochs=6, lr=1e-2, random_state=0, device="cpu").fit(X, y)
+    assert model.score(X, y) > 0.6
