@@ -36,6 +36,10 @@ def _unwrap(module):
     return module
 
 
+#: Smallest batch of instances a frozen bag encoder is run on when precomputing.
+BAG_ENCODING_BATCH = 128
+
+
 def precomputed_output(module, name):
     """What the frozen encoder ``name`` of ``module`` takes once precomputed."""
     return "pooled" if module.encoders[name].kind == "image_bag" else module.encoder_output
@@ -83,7 +87,9 @@ def precompute_sources(module, sources, names, store, *, batch_size, num_workers
         src = sources[name]
         net = module.encoders[name].net
         if isinstance(src, ImageBagSource):
-            out[name] = _encode_bags(net, src, store, **options)
+            # batch_size counts bags: encode their instances in larger batches
+            bag_options = dict(options, batch_size=max(int(batch_size), BAG_ENCODING_BATCH))
+            out[name] = _encode_bags(net, src, store, **bag_options)
             continue
         if not isinstance(src, ImageSource):  # already precomputed
             continue

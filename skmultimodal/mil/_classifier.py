@@ -221,7 +221,19 @@ class ImageBagClassifier(BaseFusionClassifier):
         return pd.DataFrame({self._bag_column: cells}, index=index)
 
     def _prepare_X(self, X, reset):
-        return super()._prepare_X(self._as_frame(X, reset), reset)
+        frame = self._as_frame(X, reset)
+        modality = self.modalities[0][1]
+        if modality.column in frame.columns:
+            missing = modality.missing_mask(frame[modality.column].to_numpy(dtype=object))
+            if missing.any():
+                rows = [frame.index[i] for i in np.flatnonzero(missing)]
+                raise ValueError(
+                    f"{len(rows)} bag(s) in column {modality.column!r} are missing or "
+                    f"empty at rows {rows[:10]}; ImageBagClassifier needs at least one "
+                    "image in every bag (a fusion classifier with an ImageBagModality "
+                    "accepts missing bags)."
+                )
+        return super()._prepare_X(frame, reset)
 
     def _check_fusion_params(self):
         pass

@@ -165,7 +165,8 @@ def test_bad_bags_are_clear_errors(data, tmp_path):
         clf.fit(bad, y)
     bad = X.copy()
     bad.at[7, "tiles"] = []
-    with pytest.raises(ValueError, match=r"every modality missing.*rows \[7\]"):
+    with pytest.raises(ValueError, match=r"1 bag\(s\) in column 'tiles' are missing or "
+                                         r"empty at rows \[7\].*accepts missing bags"):
         clf.fit(bad, y)
     with pytest.raises(ValueError, match="max_instances"):
         ImageBagClassifier("tiles", max_instances=0, **SMALL).fit(X, y)
