@@ -124,24 +124,31 @@ def _tree_explanation(model, X, names, modality):
 
 
 # -- gradient explainer ------------------------------------------------------
+def _softmax(logits):
+    return torch.softmax(logits, dim=1)
+
+
 class _FixedInputsModel(nn.Module):
-    """Probabilities as a function of one tabular input, the other inputs fixed.
+    """Explained outputs as a function of one tabular input, the other inputs fixed.
 
     ``fixed`` holds the row's other inputs (and presence flags) with a batch
     dimension of 1; they are repeated along the batch of the tabular input.
+    ``output`` maps the network's outputs to what is explained: class
+    probabilities by default, the risk score of a survival model.
     """
 
-    def __init__(self, module, name):
+    def __init__(self, module, name, output=_softmax):
         super().__init__()
         self.module = module
         self.name = name
+        self.output = output
         self.fixed = {}
 
     def forward(self, x):
         n = x.shape[0]
         inputs = {k: v.expand(n, *v.shape[1:]) for k, v in self.fixed.items()}
         inputs[self.name] = x
-        return torch.softmax(self.module(**inputs), dim=1)
+        return self.output(self.module(**inputs))
 
 
 def _tabular_modality(model, modality):
@@ -226,10 +233,13 @@ def _gradient_explanation(model, X, background, modality, n_background, n_sample
     bg = _background(model, name, background, array, present, n_background, rng)
     device = model.device_
     module = model.net_.module_
-    wrapper = _FixedInputsModel(module, name)
+    # what is explained: class probabilities, or a survival model's risk
+    output, output_names = getattr(model, "explained_output", lambda: (_softmax, list(
+        model.classes_.tolist())))()
+    wrapper = _FixedInputsModel(module, name, output)
     bg = bg.to(device)
     n, n_features = array.shape
-    n_classes = len(model.classes_)
+    n_classes = len(output_names)
     values = np.zeros((n, n_features, n_classes))
     base = np.zeros((n, n_classes))
     seeds = rng.randint(np.iinfo(np.int32).max, size=max(n, 1))
@@ -251,7 +261,7 @@ def _gradient_explanation(model, X, background, modality, n_background, n_sample
     return shap.Explanation(
         values, base_values=base, data=array.numpy().astype(np.float64),
         feature_names=_readable_names(tab.get_feature_names_out()),
-        output_names=list(model.classes_.tolist()),
+        output_names=output_names,
     )
 
 
@@ -327,7 +337,9 @@ def shap_values(estimator, X, *, modality=None, background=None, n_background=10
           ``get_feature_names_out`` or the modality's (e.g. ``"age"``,
           ``"grade_3"``), ``<transformer>__`` prefixes dropped when the names
           stay unique;
-        - ``output_names``: the class labels.
+        - ``output_names``: the class labels; for the survival models of
+          :mod:`skmultimodal.survival`, ``["risk"]``: one column explaining
+          the risk score their ``predict`` gives.
 
         One class is a slice on the last axis:
         ``explanation[:, :, k]`` with ``k = list(estimator.classes_).index(label)``

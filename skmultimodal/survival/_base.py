@@ -45,6 +45,15 @@ def _never(estimator):
     return False
 
 
+def _cox_risk(outputs):
+    return outputs[:, :1]
+
+
+def _discrete_risk(outputs):
+    survival = torch.cumprod(1.0 - torch.sigmoid(outputs), dim=1)
+    return -survival.sum(dim=1, keepdim=True)
+
+
 class SurvivalNetMixin(SurvivalAnalysisMixin):
     """Survival heads for the network estimators (put it first in the bases).
 
@@ -127,6 +136,20 @@ class SurvivalNetMixin(SurvivalAnalysisMixin):
                 f"{int((~np.isfinite(out).all(axis=1)).sum())} row(s); the network "
                 "diverged or its inputs hold extreme values.")
         return out
+
+    def explained_output(self):
+        """What explanations (SHAP) attribute: the risk score of :meth:`predict`.
+
+        Returns
+        -------
+        output : callable
+            Maps the network's outputs (a torch tensor) to the risk, (N, 1).
+        names : list of str
+            ``["risk"]``.
+        """
+        if self.loss == "cox":
+            return _cox_risk, ["risk"]
+        return _discrete_risk, ["risk"]
 
     def _discrete_survival(self, X):
         hazard = 1.0 / (1.0 + np.exp(-self._outputs(X).astype(np.float64)))

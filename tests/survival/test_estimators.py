@@ -210,3 +210,20 @@ def test_bag_modality_in_a_survival_model():
          ("tab", TabularModality(["tab_0", "tab_1"], hidden_layer_sizes=(8,)))],
         embed_dim=16, max_epochs=6, lr=1e-2, random_state=0, device="cpu").fit(X, y)
     assert model.score(X, y) > 0.6
+
+
+@pytest.mark.parametrize("loss", ["cox", "discrete_time"])
+def test_shap_values_explain_the_risk(data, loss):
+    from skmultimodal.inspection import shap_values
+
+    X, y = data
+    model = _make("intermediate", loss=loss, max_epochs=3).fit(X, y)
+    rows = X.iloc[:5]
+    sv = shap_values(model, rows, modality="tab", n_background=20, n_samples=200,
+                     random_state=0)
+    assert sv.values.shape == (5, 4, 1) and list(sv.output_names) == ["risk"]
+    assert np.abs(sv.values).sum() > 0
+    # additivity: base value + contributions is about the predicted risk
+    total = sv.base_values[:, 0] + sv.values[:, :, 0].sum(axis=1)
+    np.testing.assert_allclose(total, model.predict(rows), atol=0.1 * np.ptp(
+        model.predict(X)) + 1e-3)
