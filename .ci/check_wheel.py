@@ -17,7 +17,8 @@ licences = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")
             or n.endswith(".dist-info/LICENSE")]
 assert licences, f"{wheel.name} ships no LICENSE file"
 assert not [n for n in names if n.startswith("tests/")], "the wheel ships the tests"
-assert "skmultimodal/__init__.py" in names
+for package in ("", "mil/", "survival/", "inspection/", "datasets/"):
+    assert f"skmultimodal/{package}__init__.py" in names, f"{package or 'the package'} not shipped"
 
 import skmultimodal  # noqa: E402
 from skmultimodal import ImageModality, IntermediateFusionClassifier, TabularModality  # noqa: E402
