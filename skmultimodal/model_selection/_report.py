@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.model_selection import cross_validate
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -91,6 +91,13 @@ def _check_estimators(estimators):
     for name, est in items:
         if isinstance(est, type) or not hasattr(est, "fit"):
             raise TypeError(f"Estimator {name!r} is not an estimator instance: {est!r}.")
+        if not is_classifier(est):
+            raise TypeError(
+                f"Estimator {name!r} ({type(est).__name__}) is not a classifier; evaluate() "
+                "scores classifiers. For a survival model, use scikit-learn's "
+                "cross_validate (its default scoring is Harrell's concordance index) and "
+                "scikit-survival's metrics (see the survival guide)."
+            )
     return items
 
 

@@ -227,3 +227,11 @@ def test_shap_values_explain_the_risk(data, loss):
     total = sv.base_values[:, 0] + sv.values[:, :, 0].sum(axis=1)
     np.testing.assert_allclose(total, model.predict(rows), atol=0.1 * np.ptp(
         model.predict(X)) + 1e-3)
+
+
+def test_evaluate_refuses_survival_models_clearly(data):
+    from skmultimodal.model_selection import evaluate
+
+    X, y = data
+    with pytest.raises(TypeError, match="not a classifier; evaluate\\(\\) scores classifiers"):
+        evaluate({"mlp": _make("tabular")}, X, y, cv=3)
