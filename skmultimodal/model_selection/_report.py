@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import cross_validate
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -24,6 +24,16 @@ from ..metrics import (
 )
 from ..metrics._plots import _save
 from ._splits import check_splits, make_cv
+from ._survival_metrics import (
+    check_survival_y,
+    defined_scorers,
+    get_survival_scorers,
+    is_survival_task,
+    no_score,
+    survival_out_of_fold,
+    survival_predictions,
+    survival_time_grid,
+)
 
 __all__ = ["EvaluationReport", "evaluate"]
 
@@ -91,13 +101,6 @@ def _check_estimators(estimators):
     for name, est in items:
         if isinstance(est, type) or not hasattr(est, "fit"):
             raise TypeError(f"Estimator {name!r} is not an estimator instance: {est!r}.")
-        if not is_classifier(est):
-            raise TypeError(
-                f"Estimator {name!r} ({type(est).__name__}) is not a classifier; evaluate() "
-                "scores classifiers. For a survival model, use scikit-learn's "
-                "cross_validate (its default scoring is Harrell's concordance index) and "
-                "scikit-survival's metrics (see the survival guide)."
-            )
     return items
 
 
@@ -226,6 +229,12 @@ class EvaluationReport:
     :meth:`concat`; :meth:`rename` renames models and :meth:`rename_classes`
     relabels the classes.
 
+    A report of survival models (``times`` is not None) has the same tables;
+    its ``y_true`` is the survival target, ``y_pred`` holds the risk scores
+    and ``scores`` the survival probabilities at ``times``. It has no
+    classes, so the ROC, precision-recall and confusion figures and
+    :meth:`rename_classes` refuse it.
+
     Attributes
     ----------
     summary : pandas.DataFrame
@@ -239,19 +248,24 @@ class EvaluationReport:
         One row per (model, fold, metric): ``model``, ``fold``, ``n_train``,
         ``n_test``, ``fit_time``, ``score_time``, ``metric``, ``score``.
     classes : ndarray
-        Sorted class labels (the columns of the probabilities).
+        Sorted class labels (the columns of the probabilities); empty for
+        survival models.
     y_true : ndarray
-        True label of each out-of-fold prediction.
+        True label of each out-of-fold prediction (survival models: its
+        (event, time) entry of the structured target).
     rows : ndarray of int
         Position in X of each out-of-fold prediction.
     fold : ndarray of int
         Fold of each out-of-fold prediction.
     y_pred : dict of str to ndarray
-        Out-of-fold predicted labels of each model.
+        Out-of-fold predicted labels of each model (survival models: risk
+        scores, higher meaning an earlier event).
     scores : dict of str to ndarray
         Out-of-fold ``predict_proba`` (n, n_classes) of each model, or its
         ``decision_function`` when it has no ``predict_proba`` (see
-        ``response_method``).
+        ``response_method``). Survival models: survival probabilities at
+        ``times``, shape (n, n_times), or None without
+        ``predict_survival_function``.
     response_method : dict of str to str
     splits : list of (train, test) index arrays
         The folds shared by all models.
@@ -263,6 +277,9 @@ class EvaluationReport:
         Bootstrap settings.
     estimators : dict of str to list of estimators or None
         The fitted estimator of each fold (``return_estimators=True`` only).
+    times : ndarray or None
+        Survival models only: the evaluation times of the time-dependent
+        metrics (the last is ``tau`` of Uno's C); None for classifiers.
     """
 
     summary: pd.DataFrame
@@ -280,6 +297,7 @@ class EvaluationReport:
     confidence: float
     n_bootstrap: int
     estimators: dict | None = None
+    times: np.ndarray | None = None
 
     #: Fields holding one entry per model, keyed by model name.
     _MODEL_FIELDS = ("y_pred", "scores", "response_method", "estimators")
@@ -306,8 +324,8 @@ class EvaluationReport:
         Raises
         ------
         ValueError
-            If the reports differ in folds, classes, metrics or bootstrap
-            settings, or share a model name.
+            If the reports differ in folds, classes, metrics, evaluation
+            times or bootstrap settings, or share a model name.
         """
         reports = list(reports)
         if not reports:
@@ -323,6 +341,11 @@ class EvaluationReport:
             )
             if not same_folds:
                 raise ValueError("The reports were not computed on the same folds.")
+            if (first.times is None) != (other.times is None) or (
+                    first.times is not None
+                    and not np.array_equal(first.times, other.times)):
+                raise ValueError("The reports have different evaluation times (or mix "
+                                 "classifiers and survival models).")
             if not np.array_equal(other.classes, first.classes):
                 raise ValueError(f"The reports have different classes: "
                                  f"{list(first.classes)} and {list(other.classes)}.")
@@ -410,6 +433,7 @@ class EvaluationReport:
         A model trained on integer codes 0..k-1 gets its class names back
         with ``report.rename_classes(["benign", "malignant"])``.
         """
+        self._check_classification("rename_classes")
         if isinstance(names, dict):
             _check_names(list(names), self.classes.tolist(), "classes")
             names = [names.get(c, c) for c in self.classes.tolist()]
@@ -459,7 +483,11 @@ class EvaluationReport:
             Indexed by the row labels of X, with columns ``fold``, ``y_true``,
             ``y_pred`` and ``proba_<class>`` per class (``decision_<class>``,
             or ``decision`` for a binary problem, without ``predict_proba``).
+            Survival models: ``fold``, ``event``, ``time``, ``risk`` and
+            ``survival_<t>`` per evaluation time.
         """
+        if self.times is not None:
+            return survival_predictions(self)
         out = {}
         for model in self.models:
             frame = pd.DataFrame(
@@ -570,6 +598,7 @@ class EvaluationReport:
         -------
         fig : matplotlib.figure.Figure
         """
+        self._check_classification("plot_roc")
         display = RocCurvesDisplay.from_report(self, models).plot(title=title)
         return _save(display.figure_, path)
 
@@ -593,6 +622,7 @@ class EvaluationReport:
         -------
         fig : matplotlib.figure.Figure
         """
+        self._check_classification("plot_pr")
         display = PrecisionRecallCurvesDisplay.from_report(self, models).plot(title=title)
         return _save(display.figure_, path)
 
@@ -614,9 +644,18 @@ class EvaluationReport:
         -------
         fig : matplotlib.figure.Figure
         """
+        self._check_classification("plot_confusion")
         display = ConfusionMatricesDisplay.from_report(self, models, normalize=normalize)
         return _save(display.plot(values_format=".2f" if normalize else None,
                                   title=title).figure_, path)
+
+    def _check_classification(self, what):
+        if self.times is not None:
+            raise ValueError(
+                f"{what} needs classifiers; this report is of survival models (risk "
+                "scores, no classes). Draw risk groups with "
+                "skmultimodal.metrics.KaplanMeierDisplay instead."
+            )
 
     def __repr__(self):
         n_folds = len(self.splits)
@@ -629,8 +668,8 @@ class EvaluationReport:
         return self.summary._repr_html_()
 
 
-def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1000,
-             confidence=0.95, random_state=0, n_jobs=None, params=None,
+def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, times=None,
+             n_bootstrap=1000, confidence=0.95, random_state=0, n_jobs=None, params=None,
              bootstrap_groups=False, return_estimators=False, error_score="raise",
              plot_dir=None, verbose=0):
     """Cross-validate several models on the same folds and tabulate their metrics.
@@ -653,14 +692,47 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
     bootstrap). Resamples on which a metric is undefined (e.g. a single
     class for ROC AUC) are skipped.
 
+    **Survival models.** With ``y`` a scikit-survival structured array
+    (event, time) and survival estimators (anything with scikit-survival's
+    interface: the networks of :mod:`skmultimodal.survival`, scikit-survival's
+    models such as ``CoxPHSurvivalAnalysis`` or ``RandomSurvivalForest``, or
+    a Pipeline ending in one), the default metrics are
+
+    - ``harrell_c``: Harrell's concordance index of ``predict`` (the risk
+      score, higher meaning an earlier event);
+    - ``uno_c``: Uno's concordance index, truncated at ``tau``, the last
+      evaluation time;
+    - ``mean_auc``: the cumulative/dynamic time-dependent AUC of the risk
+      at the evaluation times, averaged as
+      :func:`sksurv.metrics.cumulative_dynamic_auc` does;
+    - ``ibs``: the integrated Brier score of ``predict_survival_function``
+      over the evaluation times (lower is better; NaN, with a warning, for
+      a model without ``predict_survival_function``).
+
+    The evaluation times (``report.times``) are by default the 10th, 20th,
+    ..., 80th percentiles of the event times of all rows, keeping those
+    inside every fold's follow-up (see ``times``). Uno's C, the AUC and the
+    Brier score weight the rows by the inverse probability of censoring,
+    estimated by Kaplan-Meier on the training fold for the fold scores, and
+    on the whole data set for the pooled out-of-fold score and its
+    bootstrap. The pooled scores compare risks predicted by models of
+    different folds: for models whose risk scale varies between folds (the
+    networks), the pooled concordance can be below the fold mean. Int
+    ``cv`` folds are stratified on the event indicator, which is also the
+    ``y`` given to a splitter's ``split``. Classifiers and survival models
+    cannot be mixed in one call.
+
     Parameters
     ----------
     estimators : dict, list of (str, estimator) or estimator
         The models to compare, by name. Any scikit-learn classifier, or a
-        skmultimodal estimator on a DataFrame.
+        skmultimodal estimator on a DataFrame; or survival models only (see
+        above).
     X : DataFrame or array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        Class labels (any type, e.g. strings).
+        Class labels (any type, e.g. strings), or for survival models a
+        structured array of the event indicator (bool) and the time, e.g.
+        ``sksurv.util.Surv.from_arrays(event, time)``.
     groups : array-like of shape (n_samples,), default=None
         Patient (or other group) of each row. With an int ``cv`` the folds
         are then :class:`~sklearn.model_selection.StratifiedGroupKFold`, and
@@ -675,7 +747,15 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
         (None: accuracy, balanced accuracy, F1, PR-AUC and ROC AUC; their
         macro variants and per-class ROC AUC for multiclass). The class
         labels of ``y`` are passed on, so the positive class of binary
-        metrics is the greater label, as in scikit-learn.
+        metrics is the greater label, as in scikit-learn. Survival models:
+        None (all four), a name or a list of names among ``"harrell_c"``,
+        ``"uno_c"``, ``"mean_auc"`` and ``"ibs"``.
+    times : array-like, default=None
+        Survival models only: the evaluation times of ``uno_c`` (its
+        ``tau`` is the last), ``mean_auc`` and ``ibs``, strictly increasing.
+        None chooses them from the event times as described above. Every
+        time must lie at or after the first time of each test fold and
+        before the last time of each test and training fold.
     n_bootstrap : int, default=1000
         Bootstrap resamples for the confidence intervals; 0 skips them.
     confidence : float, default=0.95
@@ -697,7 +777,8 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
     error_score : "raise" or float, default="raise"
         As in ``cross_validate``.
     plot_dir : str or Path, default=None
-        If given, ``roc.png``, ``pr.png`` and ``confusion.png`` are saved there.
+        If given, ``roc.png``, ``pr.png`` and ``confusion.png`` are saved there
+        (classifiers only).
     verbose : int, default=0
         Progress bar over the models (tqdm) when > 0; > 1 also passes
         ``verbose - 1`` to ``cross_validate``.
@@ -728,15 +809,38 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
     (4, 8)
     >>> float(report.pivot().loc["dummy", "roc_auc"])
     0.5
+
+    Survival models, here a Cox model on the table columns:
+
+    >>> from sksurv.linear_model import CoxPHSurvivalAnalysis
+    >>> from skmultimodal.datasets import make_multimodal_survival
+    >>> X, y = make_multimodal_survival(150, n_features=4, random_state=0)
+    >>> tab = ["tab_0", "tab_1", "tab_2", "tab_3"]
+    >>> report = evaluate({"cox": CoxPHSurvivalAnalysis()}, X[tab], y, cv=3,
+    ...                   n_bootstrap=0)
+    >>> report.metrics
+    ['harrell_c', 'uno_c', 'mean_auc', 'ibs']
+    >>> bool(report.pivot().loc["cox", "harrell_c"] > 0.6)
+    True
     """
     items = _check_estimators(estimators)
     confidence = _check_confidence(confidence)
     n_bootstrap = _check_n_bootstrap(n_bootstrap)
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(f"y needs at least two classes, got {classes.tolist()}.")
+    survival = is_survival_task(items, y)
+    if survival:
+        strata = check_survival_y(y)[0]  # folds stratified on the event indicator
+        classes = np.array([], dtype=object)
+        if plot_dir is not None:
+            raise ValueError("plot_dir saves ROC, PR and confusion figures, which need "
+                             "classifiers; these are survival models.")
+    else:
+        if times is not None:
+            raise ValueError("times is for survival models; these are classifiers.")
+        y = strata = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"y needs at least two classes, got {classes.tolist()}.")
     n_samples = len(y)
     if len(X) != n_samples:
         raise ValueError(f"X has {len(X)} rows but y has {n_samples}.")
@@ -751,11 +855,16 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
     split_seed = random_state if isinstance(random_state, numbers.Integral) \
         else rng.randint(np.iinfo(np.int32).max)
     boot_seed = rng.randint(np.iinfo(np.int32).max)
-    splitter = make_cv(cv, y, groups, random_state=split_seed)
-    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y, groups)]
+    splitter = make_cv(cv, strata, groups, random_state=split_seed)
+    splits = [(np.asarray(tr), np.asarray(te))
+              for tr, te in splitter.split(X, strata, groups)]
     if groups is not None:
         check_splits(splits, groups)
-    scorers = get_scorers(scoring, labels=classes)
+    if survival:
+        times = survival_time_grid(y, splits, times)
+        scorers = get_survival_scorers(scoring)
+    else:
+        scorers = get_scorers(scoring, labels=classes)
 
     rows = np.concatenate([te for _, te in splits])
     fold = np.concatenate([np.full(len(te), k) for k, (_, te) in enumerate(splits)])
@@ -774,20 +883,26 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
         if verbose:
             iterator.set_postfix_str(name)
         result = cross_validate(
-            estimator, X, y, cv=splits, scoring=scorers, n_jobs=n_jobs, params=params,
-            return_estimator=True, error_score=error_score,
+            estimator, X, y, cv=splits, scoring=no_score if survival else scorers,
+            n_jobs=n_jobs, params=params, return_estimator=True, error_score=error_score,
             verbose=max(int(verbose) - 1, 0),
         )
-        pred, score, method = _oof(result["estimator"], [te for _, te in splits], X,
-                                   classes)
+        if survival:  # fold scores need the training fold: scored here
+            pred, score, method, replay = survival_out_of_fold(
+                name, result, splits, X, y, times, scorers, error_score)
+            boot_scorers = defined_scorers(scorers, replay)
+        else:
+            pred, score, method = _oof(result["estimator"], [te for _, te in splits], X,
+                                       classes)
+            replay = _StoredPredictions(classes, pred, score, method)
+            boot_scorers = scorers
         y_pred[name], scores[name], methods[name] = pred, score, method
         if return_estimators:
             fitted[name] = list(result["estimator"])
 
-        replay = _StoredPredictions(classes, pred, score, method)
         positions = np.arange(len(rows))
         pooled = {m: _score(s, replay, positions, y_entries) for m, s in scorers.items()}
-        intervals = _bootstrap(scorers, replay, y_entries, n_bootstrap, confidence,
+        intervals = _bootstrap(boot_scorers, replay, y_entries, n_bootstrap, confidence,
                                boot_seed, entry_groups, n_jobs)
         for metric in scorers:
             values = np.asarray(result[f"test_{metric}"], dtype=float)
@@ -804,7 +919,8 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
                 "std": float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1
                 else math.nan,
                 "pooled": pooled[metric],
-                "ci_low": intervals[metric][0], "ci_high": intervals[metric][1],
+                "ci_low": intervals.get(metric, (math.nan,) * 2)[0],
+                "ci_high": intervals.get(metric, (math.nan,) * 2)[1],
                 "n_folds": int(np.isfinite(values).sum()),
             })
 
@@ -815,6 +931,7 @@ def evaluate(estimators, X, y, *, groups=None, cv=5, scoring=None, n_bootstrap=1
         scores=scores, response_method=methods, splits=splits, cv=splitter, index=index,
         confidence=confidence, n_bootstrap=n_bootstrap,
         estimators=fitted if return_estimators else None,
+        times=times if survival else None,
     )
     if plot_dir is not None:
         _save_plots(report, plot_dir)
