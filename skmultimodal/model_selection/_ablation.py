@@ -37,9 +37,10 @@ def _restrictor(estimator, param):
             raise ValueError(
                 f"{type(estimator).__name__} does not read named modalities (no "
                 "multimodal estimator in it, e.g. IntermediateFusionClassifier, "
-                "LateFusionClassifier or DeepFeatureExtractor, possibly as a Pipeline "
-                "step). For another list of (name, ...) tuples, such as the "
-                "estimators of a VotingClassifier, pass param='<its parameter name>'."
+                "LateFusionClassifier, IntermediateFusionSurvival or "
+                "DeepFeatureExtractor, possibly as a Pipeline step). For another list of "
+                "(name, ...) tuples, such as the estimators of a VotingClassifier, pass "
+                "param='<its parameter name>'."
             )
 
         def restrict(model, subset):
@@ -92,8 +93,8 @@ def _subsets(names, subsets):
 
 
 def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subsets="all",
-                      param=None, n_bootstrap=1000, confidence=0.95, random_state=0,
-                      n_jobs=None, params=None, bootstrap_groups=False,
+                      param=None, times=None, n_bootstrap=1000, confidence=0.95,
+                      random_state=0, n_jobs=None, params=None, bootstrap_groups=False,
                       return_estimators=False, error_score="raise", plot_dir=None,
                       verbose=0):
     """Evaluate a fusion model on every subset of its modalities, on shared folds.
@@ -104,25 +105,34 @@ def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subse
     does each modality add?" (the ablations of the three studies). All
     subsets are cross-validated by :func:`evaluate` on the same folds.
 
+    Survival fusion models (:class:`~skmultimodal.survival.IntermediateFusionSurvival`,
+    :class:`~skmultimodal.survival.CrossAttentionFusionSurvival`) are ablated
+    the same way, with a scikit-survival structured ``y`` and the survival
+    metrics of :func:`evaluate`.
+
     Parameters
     ----------
     estimator : estimator
         A multimodal estimator (:class:`~skmultimodal.fusion.IntermediateFusionClassifier`,
         :class:`~skmultimodal.fusion.CrossAttentionFusionClassifier`,
         :class:`~skmultimodal.fusion.LateFusionClassifier`,
-        :class:`~skmultimodal.DeepFeatureExtractor`: anything implementing
+        :class:`~skmultimodal.DeepFeatureExtractor`, the survival fusion
+        networks: anything implementing
         :class:`~skmultimodal.modalities.MultimodalMixin`), or a Pipeline
         holding one (the last such step). Each subset is its
         ``select_modalities(subset)``: its ``modalities`` restricted, with
         what else is per modality (the voting weights of late fusion).
     X : DataFrame of shape (n_samples, n_columns)
     y : array-like of shape (n_samples,)
+        Class labels, or a scikit-survival structured array (event, time)
+        for a survival model.
     groups : array-like of shape (n_samples,), default=None
         Patient of each row; folds are then patient-grouped (see
         :func:`evaluate`).
     cv : int, cross-validation generator or iterable, default=5
     scoring : None, str, list or dict, default=None
-        Metrics, as :func:`~skmultimodal.metrics.get_scorers` takes them.
+        Metrics, as :func:`~skmultimodal.metrics.get_scorers` takes them;
+        for survival models, as :func:`evaluate` takes them.
     subsets : "all", "single", "leave_one_out" or list of lists of names, \
             default="all"
         "all": every non-empty subset (``2**n - 1`` fits per fold), largest
@@ -134,6 +144,8 @@ def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subse
         scikit-learn's :class:`~sklearn.ensemble.VotingClassifier` (at any
         depth: ``"clf__estimators"``). Parameters that are per entry (its
         ``weights``) are not restricted with it.
+    times : array-like, default=None
+        Survival models only: the evaluation times, as in :func:`evaluate`.
     n_bootstrap, confidence, random_state, n_jobs, params, bootstrap_groups, \
 return_estimators, error_score, plot_dir, verbose
         As in :func:`evaluate`.
@@ -166,7 +178,8 @@ return_estimators, error_score, plot_dir, verbose
               for subset in chosen}
 
     report = evaluate(
-        models, X, y, groups=groups, cv=cv, scoring=scoring, n_bootstrap=n_bootstrap,
+        models, X, y, groups=groups, cv=cv, scoring=scoring, times=times,
+        n_bootstrap=n_bootstrap,
         confidence=confidence, random_state=random_state, n_jobs=n_jobs, params=params,
         bootstrap_groups=bootstrap_groups, return_estimators=return_estimators,
         error_score=error_score, plot_dir=plot_dir,
