@@ -192,29 +192,163 @@ def normalisation_stats(normalize, channels):
     return mean, std
 
 
-def default_augmentation():
-    """Augmentation used with ``augment=True``: flips, small rotations, jitter."""
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.RandomApply([v2.RandomRotation(15)], p=0.5),
-            v2.RandomApply([v2.ColorJitter(brightness=0.2, contrast=0.2)], p=0.5),
-        ]
-    )
+class SpeckleNoise(torch.nn.Module):
+    """Multiplicative noise, the same in every channel, clipped to [0, 1].
+
+    Each pixel is multiplied by ``1 + sigma * n`` with ``n`` standard normal
+    (the granular texture of ultrasound speckle); applied with probability
+    ``p``. Expects a float (C, H, W) tensor in [0, 1] (before normalisation).
+
+    Parameters
+    ----------
+    sigma : float, default=0.1
+    p : float, default=0.5
+    """
+
+    def __init__(self, sigma=0.1, p=0.5):
+        super().__init__()
+        self.sigma = sigma
+        self.p = p
+
+    def forward(self, tensor):
+        if float(torch.rand(())) >= self.p:
+            return tensor
+        noise = torch.randn((1, *tensor.shape[-2:]), dtype=tensor.dtype)
+        return (tensor * (1.0 + self.sigma * noise)).clamp_(0.0, 1.0)
+
+
+class RandomRotation90(torch.nn.Module):
+    """Rotate by a random multiple of 90 degrees (180 or 0 for non-square images,
+    so that the size never changes)."""
+
+    def forward(self, tensor):
+        square = tensor.shape[-1] == tensor.shape[-2]
+        k = int(torch.randint(4, ())) if square else 2 * int(torch.randint(2, ()))
+        return torch.rot90(tensor, k, dims=(-2, -1)) if k else tensor
+
+
+def _small_affine():
+    return v2.RandomApply(
+        [v2.RandomAffine(degrees=10, translate=(0.05, 0.05), scale=(0.9, 1.1))], p=0.5)
+
+
+def _generic():
+    return [
+        v2.RandomHorizontalFlip(),
+        v2.RandomVerticalFlip(),
+        v2.RandomApply([v2.RandomRotation(15)], p=0.5),
+        v2.RandomApply([v2.ColorJitter(brightness=0.2, contrast=0.2)], p=0.5),
+    ]
+
+
+def _ultrasound():
+    # no vertical flip: the probe (skin) is at the top of every frame
+    return [
+        v2.RandomHorizontalFlip(),
+        _small_affine(),
+        v2.RandomApply([v2.ColorJitter(brightness=0.2, contrast=0.2)], p=0.5),
+        SpeckleNoise(sigma=0.1, p=0.5),
+    ]
+
+
+def _mammography():
+    # left and right breasts mirror each other; the chest wall stays at one side
+    return [
+        v2.RandomHorizontalFlip(),
+        _small_affine(),
+        v2.RandomApply([v2.ColorJitter(contrast=0.2)], p=0.5),
+    ]
+
+
+def _histology():
+    # tissue has no orientation: every flip and right-angle rotation is valid
+    return [
+        v2.RandomHorizontalFlip(),
+        v2.RandomVerticalFlip(),
+        RandomRotation90(),
+        v2.RandomApply([_ColourJitter()], p=0.8),
+    ]
+
+
+class _ColourJitter(torch.nn.Module):
+    """Brightness, contrast, saturation and hue jitter (hue and saturation only
+    for RGB images: a greyscale image has neither)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rgb = v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05)
+        self.grey = v2.ColorJitter(brightness=0.2, contrast=0.2)
+
+    def forward(self, tensor):
+        return (self.rgb if tensor.shape[-3] == 3 else self.grey)(tensor)
+
+
+#: The named presets of ``augment``: name -> function returning the transforms.
+_PRESETS = {
+    "generic": _generic,
+    "default": _generic,
+    "ultrasound": _ultrasound,
+    "mammography": _mammography,
+    "histology": _histology,
+}
+
+
+def default_augmentation(preset="generic"):
+    """A training-time augmentation preset, for one kind of image.
+
+    The transforms receive the float (C, H, W) tensor in [0, 1], after
+    resizing and before normalisation.
+
+    ============  ==========================================================
+    preset        transforms
+    ============  ==========================================================
+    generic       horizontal and vertical flips; rotation up to 15 degrees
+                  (p=0.5); brightness and contrast jitter of 0.2 (p=0.5).
+                  "default" and ``augment=True`` are this preset.
+    ultrasound    horizontal flip (no vertical flip: the probe is at the
+                  top); small affine (rotation 10 degrees, shift 5%, scale
+                  0.9-1.1; p=0.5); brightness and contrast jitter of 0.2
+                  (p=0.5); multiplicative speckle noise, sigma 0.1 (p=0.5).
+    mammography   horizontal flip; small affine (as ultrasound); contrast
+                  jitter of 0.2 (p=0.5).
+    histology     horizontal and vertical flips; rotation by a multiple of
+                  90 degrees; brightness, contrast, saturation (0.2) and hue
+                  (0.05) jitter (p=0.8; hue and saturation on RGB only).
+    ============  ==========================================================
+
+    Parameters
+    ----------
+    preset : {"generic", "default", "ultrasound", "mammography", "histology"}, \
+default="generic"
+
+    Returns
+    -------
+    transform : torchvision.transforms.v2.Compose
+    """
+    try:
+        make = _PRESETS[preset]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"augment={preset!r} is not a preset; use one of {sorted(_PRESETS)}."
+        ) from None
+    return v2.Compose(make())
 
 
 def resolve_augmentation(augment):
     """Map the ``augment`` parameter to a transform or None."""
     if augment is None or augment is False:
         return None
-    if augment is True or augment == "default":
+    if augment is True:
         return default_augmentation()
-    if callable(augment):
+    if isinstance(augment, str):
+        if augment in _PRESETS:
+            return default_augmentation(augment)
+    elif callable(augment):
         return augment
     raise ValueError(
-        f"augment={augment!r} is not supported; use False, True, 'default' or a "
-        "callable transform (e.g. a torchvision.transforms.v2.Compose)."
+        f"augment={augment!r} is not supported; use False, True, a preset name "
+        f"({', '.join(repr(p) for p in sorted(_PRESETS))}) or a callable transform "
+        "(e.g. a torchvision.transforms.v2.Compose)."
     )
 
 

@@ -126,10 +126,14 @@ class ImageModality(BaseEstimator):
     normalize : "imagenet", None or (mean, std), default="imagenet"
         Per-channel normalisation after the intensities are scaled to [0, 1].
     %(intensity_range)s
-    augment : bool, "default" or callable, default=False
-        Training-time augmentation; True uses flips, rotations and brightness
-        and contrast jitter. A callable (e.g. ``torchvision.transforms.v2``)
-        receives a float (C, H, W) tensor. Never applied at predict time.
+    augment : bool, str or callable, default=False
+        Training-time augmentation; True (or "default", "generic") uses
+        flips, rotations and brightness and contrast jitter; "ultrasound",
+        "mammography" and "histology" are presets for those kinds of image
+        (see :func:`skmultimodal.data.default_augmentation` for the table of
+        their transforms). A callable (e.g. ``torchvision.transforms.v2``)
+        receives a float (C, H, W) tensor in [0, 1]. Never applied at
+        predict time.
     backbone_params : dict, default=None
         Further keyword arguments of the backbone, e.g.
         ``{"channels": (16, 32)}`` for a smaller SimpleCNN.

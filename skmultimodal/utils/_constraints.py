@@ -26,6 +26,11 @@ ATTENTIONS = StrOptions({"eca", "cbam"})
 DEVICE = "no_validation"
 MEMORY = [None, str, os.PathLike, HasMethods(["cache"])]
 
+#: Named augmentation presets (see ``skmultimodal.data.default_augmentation``).
+AUGMENT_PRESETS = ("default", "generic", "ultrasound", "mammography", "histology")
+#: Learning-rate schedules of the network estimators (None: constant).
+LR_SCHEDULES = ("warmup_cosine", "onecycle", "constant")
+
 #: How an image column is read and encoded (ImageModality and the image estimators).
 IMAGE = {
     "column": "no_validation",  # any column label
@@ -39,7 +44,7 @@ IMAGE = {
     "channels": [Options(Integral, {1, 3})],
     "normalize": [StrOptions({"imagenet"}), tuple, list, None],
     "intensity_range": [StrOptions({"auto", "minmax"}), POSITIVE_REAL, tuple, list, None],
-    "augment": ["boolean", StrOptions({"default"}), callable],
+    "augment": ["boolean", StrOptions(set(AUGMENT_PRESETS)), callable],
     "backbone_params": [dict, None],
 }
 
@@ -69,6 +74,8 @@ TRAINING = {
     "lr": [POSITIVE_REAL],
     "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
     "weight_decay": [NON_NEGATIVE_REAL],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
+    "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     "class_weight": [StrOptions({"balanced"}), dict, None],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from skmultimodal.data import IMAGENET_MEAN, ImageTransform, IntensityError
+from skmultimodal.data import (
+    IMAGENET_MEAN,
+    ImageTransform,
+    IntensityError,
+    default_augmentation,
+)
 from skmultimodal.data._transforms import (
+    RandomRotation90,
+    SpeckleNoise,
     check_image_size,
     normalisation_stats,
     resolve_augmentation,
@@ -53,6 +60,61 @@ def test_parameter_validation():
         normalisation_stats(([0, 0, 0], [1, 0, 1]), 3)
     assert resolve_augmentation(False) is None
     assert callable(resolve_augmentation(True))
+
+
+PRESETS = ["generic", "default", "ultrasound", "mammography", "histology"]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32), (3, 24, 32)])
+def test_presets_give_valid_tensors_of_the_input_shape(preset, shape):
+    torch.manual_seed(0)
+    transform = resolve_augmentation(preset)
+    for _ in range(10):  # several random draws
+        image = torch.rand(shape)
+        out = transform(image.clone())
+        assert out.shape == shape and out.dtype == torch.float32
+        assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_in_the_image_transform(preset):
+    arr = np.random.default_rng(0).integers(0, 256, (40, 30), dtype=np.uint8)
+    out = ImageTransform((32, 32), 3, "imagenet", resolve_augmentation(preset))(arr)
+    assert out.shape == (3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_true_and_default_are_the_generic_preset():
+    names = [type(t).__name__ for t in default_augmentation("generic").transforms]
+    for augment in (True, "default"):
+        assert [type(t).__name__ for t in resolve_augmentation(augment).transforms] == names
+
+
+def test_ultrasound_and_mammography_never_flip_vertically():
+    for preset in ("ultrasound", "mammography"):
+        names = [type(t).__name__ for t in default_augmentation(preset).transforms]
+        assert "RandomHorizontalFlip" in names and "RandomVerticalFlip" not in names
+
+
+def test_speckle_noise_and_right_angle_rotations():
+    torch.manual_seed(0)
+    grey = torch.full((3, 8, 8), 0.5)
+    noisy = SpeckleNoise(sigma=0.2, p=1.0)(grey.clone())
+    assert not torch.equal(noisy, grey)
+    torch.testing.assert_close(noisy[0], noisy[2])  # the same noise in every channel
+    assert torch.equal(SpeckleNoise(p=0.0)(grey), grey)
+    image = torch.arange(12.0).view(1, 3, 4)
+    for _ in range(10):  # non-square: 0 or 180 degrees only
+        out = RandomRotation90()(image)
+        assert out.shape == image.shape
+        assert torch.equal(out, image) or torch.equal(out, image.flip(-1).flip(-2))
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(ValueError, match="augment='xray'.*'histology'.*'ultrasound'"):
+        resolve_augmentation("xray")
+    with pytest.raises(ValueError, match="augment='xray' is not a preset"):
+        default_augmentation("xray")
 
 
 # -- one rule for pixel intensities -------------------------------------------
