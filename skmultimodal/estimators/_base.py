@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
 )
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
@@ -132,6 +132,76 @@ def drop_zero_weight_rows(X, y, sample_weight, uniform_is_none=True):
     return X, y, sample_weight
 
 
+class WarmupCosine:
+    """Learning-rate factor of step ``i``: linear warm-up, then cosine decay to 0.
+
+    The factor rises linearly from ``1 / warmup_steps`` to 1 over the first
+    ``warmup_steps`` optimiser steps, then follows half a cosine down to 0 at
+    ``total_steps`` (and stays there). A ``torch.optim.lr_scheduler.LambdaLR``
+    multiplies the base learning rate by it; a class rather than a closure,
+    so that fitted estimators can be pickled.
+
+    Parameters
+    ----------
+    total_steps : int
+    warmup_steps : int
+    """
+
+    def __init__(self, total_steps, warmup_steps):
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        return 0.5 * (1.0 + np.cos(np.pi * progress))
+
+
+#: Share of the optimiser steps spent warming up (warm-up cosine and one-cycle).
+WARMUP_FRACTION = 0.05
+
+
+def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
+    """The skorch ``LRScheduler`` callback of ``lr_schedule`` (stepped per batch).
+
+    Parameters
+    ----------
+    lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
+        "warmup_cosine": linear warm-up over the first 5% of the steps, then
+        cosine decay to 0 at the last step. "onecycle":
+        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr`` after
+        5% of the steps. "constant" or None: no schedule (returns None).
+    lr : float
+        The peak learning rate.
+    max_epochs, batches_per_epoch : int
+        The schedule spans ``max_epochs * batches_per_epoch`` steps (early
+        stopping may end training before its end).
+
+    Returns
+    -------
+    scheduler : skorch.callbacks.LRScheduler or None
+        It records the learning rate of every batch in the history as
+        ``"event_lr"``.
+    """
+    if lr_schedule is None or lr_schedule == "constant":
+        return None
+    total = max(1, int(max_epochs) * max(1, int(batches_per_epoch)))
+    warmup = max(1, int(round(WARMUP_FRACTION * total)))
+    if lr_schedule == "warmup_cosine":
+        return LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
+                           lr_lambda=WarmupCosine(total, warmup), step_every="batch")
+    if lr_schedule == "onecycle":
+        return LRScheduler(policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=float(lr),
+                           total_steps=total + 1, pct_start=warmup / total,
+                           step_every="batch")
+    raise ValueError(
+        f"lr_schedule={lr_schedule!r} is not supported; use 'warmup_cosine', "
+        "'onecycle', 'constant' or None."
+    )
+
+
 def check_finite_proba(proba, module, X):
     """Raise FloatingPointError, naming the rows and the cause, on non-finite rows."""
     bad = ~np.isfinite(proba).all(axis=1)
@@ -171,6 +241,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
 
     Common parameters (set by subclasses' ``__init__``): ``max_epochs``,
     ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
+    optionally ``lr_schedule`` (None, i.e. constant, when absent; see
+    :func:`make_lr_scheduler`) and ``label_smoothing`` (0 when absent),
     ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
     ``callbacks``, ``device``, ``random_state``, ``verbose`` and optionally
     the training-speed options ``num_workers`` (default 0 when absent),
@@ -216,6 +288,13 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """Parameters: their constraints, then what the constraints cannot say."""
         self._validate_params()
         resolve_optimizer(self.optimizer)
+        if getattr(self, "label_smoothing", 0.0) and not issubclass(
+                self._criterion(), torch.nn.CrossEntropyLoss):
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing!r} applies to the "
+                f"cross-entropy loss only; {type(self).__name__} trains with "
+                f"{self._criterion().__name__}: set label_smoothing=0."
+            )
         compile_kwargs(getattr(self, "compile", False))
         check_accelerator(getattr(self, "accelerator", None), self.device,
                           getattr(self, "precision", None))
@@ -317,6 +396,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         weight = self._criterion_weight(y_enc)
         if weight is not None:
             kwargs["criterion__weight"] = weight
+        label_smoothing = float(getattr(self, "label_smoothing", 0.0))
+        if label_smoothing:
+            kwargs["criterion__label_smoothing"] = label_smoothing
         if weighted:
             # per-row losses, averaged with the sample weights (NetClassifier.get_loss)
             kwargs["criterion__reduction"] = "none"
@@ -328,6 +410,14 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             if num_workers > 0:
                 # workers (and what they cache) live across epochs
                 kwargs[f"{it}__persistent_workers"] = True
+        # A last batch of one sample breaks batch normalisation in training.
+        drop_last = n_train > batch_size and n_train % batch_size == 1
+        batches_per_epoch = n_train // batch_size if drop_last else -(-n_train // batch_size)
+        callbacks = self._make_callbacks()
+        scheduler = make_lr_scheduler(getattr(self, "lr_schedule", None), self.lr,
+                                      self.max_epochs, batches_per_epoch)
+        if scheduler is not None:
+            callbacks.insert(1, ("lr_scheduler", scheduler))
         return net_class(
             module=module,
             criterion=self._criterion(),
@@ -343,9 +433,8 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             # torch's global one: prediction must not consume the global
             # generator, which a fit in another thread may be drawing from.
             iterator_valid__generator=torch.Generator(),
-            # A last batch of one sample breaks batch normalisation in training.
-            iterator_train__drop_last=n_train > batch_size and n_train % batch_size == 1,
-            callbacks=self._make_callbacks(),
+            iterator_train__drop_last=drop_last,
+            callbacks=callbacks,
             classes=np.arange(n_classes),
             precision=getattr(self, "precision", None),
             channels_last=getattr(self, "channels_last", False),
@@ -466,9 +555,14 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             returned silently).
         """
         dataset = self.make_dataset(X)  # checks that the estimator is fitted
-        proba = np.asarray(self.net_.predict_proba(dataset), dtype=np.float64)
+        proba = np.mean([np.asarray(self.net_.predict_proba(view), dtype=np.float64)
+                         for view in self._test_time_views(dataset)], axis=0)
         check_finite_proba(proba, self.net_.module_, X)
         return proba / proba.sum(axis=1, keepdims=True)
+
+    def _test_time_views(self, dataset):
+        """The datasets whose predictions are averaged (test-time augmentation)."""
+        return [dataset]
 
     def predict(self, X):
         """Predicted class labels.

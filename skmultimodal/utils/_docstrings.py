@@ -78,6 +78,21 @@ default="auto"
         the values as they are (images already scaled or standardised). The
         same picture gives the same input whatever its dtype or file format."""
 
+# (the default differs between estimators: each states its own after the text)
+_lr_schedule = """lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
+        How the learning rate moves over training, one step per batch:
+        "warmup_cosine" rises linearly from 0 to ``lr`` over the first 5%%
+        of the ``max_epochs`` steps, then decays to 0 along half a cosine;
+        "onecycle" is :class:`torch.optim.lr_scheduler.OneCycleLR` peaking
+        at ``lr`` after 5%% of the steps; "constant" or None keep ``lr``. The
+        learning rate of every batch is in ``net_.history`` as
+        ``"event_lr"``."""
+
+_label_smoothing = """label_smoothing : float in [0, 1)
+        Label smoothing of the cross-entropy loss
+        (:class:`torch.nn.CrossEntropyLoss`): the target puts this mass
+        evenly on all classes."""
+
 #: The shared parameter descriptions, by field name.
 SHARED_PARAMS = {
     "recalibrate_bn": _recalibrate_bn,
@@ -87,6 +102,8 @@ SHARED_PARAMS = {
     "compile": _compile,
     "accelerator": _accelerator,
     "intensity_range": _intensity_range,
+    "lr_schedule": _lr_schedule,
+    "label_smoothing": _label_smoothing,
 }
 
 #: Decorator filling the shared parameter descriptions into a class docstring.
