@@ -428,6 +428,12 @@ class EvaluationReport:
         report : EvaluationReport
             A new report; this one is left unchanged.
 
+        Raises
+        ------
+        ValueError
+            For a report of survival models (it has no classes), or names
+            that do not fit the classes.
+
         Examples
         --------
         A model trained on integer codes 0..k-1 gets its class names back
@@ -597,6 +603,11 @@ class EvaluationReport:
         Returns
         -------
         fig : matplotlib.figure.Figure
+
+        Raises
+        ------
+        ValueError
+            For a report of survival models.
         """
         self._check_classification("plot_roc")
         display = RocCurvesDisplay.from_report(self, models).plot(title=title)
@@ -621,6 +632,11 @@ class EvaluationReport:
         Returns
         -------
         fig : matplotlib.figure.Figure
+
+        Raises
+        ------
+        ValueError
+            For a report of survival models.
         """
         self._check_classification("plot_pr")
         display = PrecisionRecallCurvesDisplay.from_report(self, models).plot(title=title)
@@ -643,6 +659,11 @@ class EvaluationReport:
         Returns
         -------
         fig : matplotlib.figure.Figure
+
+        Raises
+        ------
+        ValueError
+            For a report of survival models.
         """
         self._check_classification("plot_confusion")
         display = ConfusionMatricesDisplay.from_report(self, models, normalize=normalize)
