@@ -6,28 +6,80 @@ from skorch.callbacks import Callback
 from torch.utils.data import Subset
 
 
-class RecalibrateBatchNorm(Callback):
-    """Recompute batch-norm running statistics once training ends.
+def _bn_layers(module):
+    """Batch norms that update running statistics when ``module`` trains.
 
-    Running statistics are exponential averages over the last few batches;
-    when the weights still move quickly (small data sets, few epochs) they
-    lag behind the weights, and evaluation-mode predictions can collapse to
-    one class while training-mode ones are fine. This callback resets them
-    and recomputes exact averages over the training set with the final
-    weights (as ``torch.optim.swa_utils.update_bn``), with dropout and
-    modality dropout off. Batch norms of frozen encoders (kept in evaluation
-    mode by their module) are left alone.
+    The module is put in training mode to find them (batch norms of frozen
+    encoders stay in evaluation mode there), then back in its former mode.
+    """
+    was_training = module.training
+    module.train()
+    bns = [m for m in module.modules()
+           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+           and m.training and m.track_running_stats]
+    module.train(was_training)
+    return bns
+
+
+def _bn_after_dropout(module, bns):
+    """Whether one of ``bns`` is registered after an active dropout layer.
+
+    Registration order follows the forward pass in sequential blocks (an MLP's
+    Linear, BatchNorm, activation, Dropout, Linear, BatchNorm...): such a batch
+    norm sees dropout's noise in training but not in evaluation.
+    """
+    ids = {id(bn) for bn in bns}
+    seen_dropout = False
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0:
+            seen_dropout = True
+        elif seen_dropout and id(m) in ids:
+            return True
+    return False
+
+
+class RecalibrateBatchNorm(Callback):
+    """Batch-norm running statistics averaged over a whole pass, not the last batches.
+
+    Running statistics are exponential averages over the last few batches,
+    started from mean 0 and variance 1; when the weights still move quickly
+    (small data sets, few epochs) they lag behind the weights, and
+    evaluation-mode predictions can collapse to one class while
+    training-mode ones are fine. This callback replaces them by exact
+    (cumulative) averages over the training set, in one of two ways:
+
+    - during the last epoch (the default, no extra cost): when that epoch
+      starts, the statistics are reset and accumulated over its training
+      batches as a cumulative average (``momentum=None``);
+    - after training, one extra no-grad pass over the training set with the
+      final weights (as ``torch.optim.swa_utils.update_bn``), with dropout
+      and modality dropout off.
+
+    The extra pass is used instead whenever the last epoch's statistics do
+    not fit the weights kept or may be poor: training of one epoch only
+    (the weights move from their initialisation through the whole epoch);
+    training stopped before ``max_epochs`` (early stopping) or weights
+    restored from an earlier epoch (``load_best``: the statistics are checked
+    against those at the end of the last epoch); a batch norm that follows a
+    dropout layer (an MLP with several hidden layers and dropout: the
+    statistics would include dropout's noise); or ``during_last_epoch=False``.
+    Batch norms of frozen encoders (kept in evaluation mode by their module)
+    are left alone.
 
     Parameters
     ----------
     max_batches : int or None, default=None
-        Use at most this many batches: a random subset of the training rows
-        (seeded, the same at every fit) when the training set is larger;
-        None uses every row.
+        Extra pass only: use at most this many batches, a random subset of
+        the training rows (seeded, the same at every fit) when the training
+        set is larger; None uses every row.
+    during_last_epoch : bool, default=True
+        Accumulate the statistics during the last epoch when possible;
+        False always runs the extra pass.
     """
 
-    def __init__(self, max_batches=None):
+    def __init__(self, max_batches=None, during_last_epoch=True):
         self.max_batches = max_batches
+        self.during_last_epoch = during_last_epoch
 
     def _rows(self, net, X):
         dataset = net.get_dataset(X)
@@ -40,18 +92,67 @@ class RecalibrateBatchNorm(Callback):
         rows = np.random.RandomState(0).choice(len(dataset), n_rows, replace=False)
         return Subset(dataset, np.sort(rows).tolist())
 
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        if X is None:
+    # -- statistics of the last epoch ------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.collected_ = None  # (epoch, batch norms, their statistics at its end)
+        self._collecting = None
+        self._last_epoch = len(net.history) + int(net.max_epochs)
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)  # skorch has added this epoch's row
+        if (not self.during_last_epoch or epoch != self._last_epoch
+                or int(net.max_epochs) < 2):
             return
         module = net.module_
-        module.train()
-        bns = [m for m in module.modules()
-               if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-               and m.training and m.track_running_stats]
-        if not bns:
-            module.eval()
+        bns = _bn_layers(module)
+        if not bns or _bn_after_dropout(module, bns):
             return
+        self._collecting = (epoch, bns, [bn.momentum for bn in bns])
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the epoch's batches
+
+    def on_epoch_end(self, net, **kwargs):
+        self._stop_collecting(net, finished=True)
+
+    def _stop_collecting(self, net, finished):
+        if self._collecting is None:
+            return
+        epoch, bns, momenta = self._collecting
+        self._collecting = None
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        if finished and all(int(bn.num_batches_tracked) > 0 for bn in bns):
+            self.collected_ = (epoch, bns, [
+                (bn.running_mean.clone(), bn.running_var.clone()) for bn in bns])
+
+    def _collected_statistics_in_use(self, net):
+        """Whether the module holds the statistics of its last epoch's weights."""
+        if self.collected_ is None:
+            return False
+        epoch, bns, stats = self.collected_
+        if len(net.history) != epoch or net.history[-1, "epoch"] != epoch:
+            return False
+        # load_best (or any restored state) replaces the statistics too
+        return all(torch.equal(bn.running_mean, mean) and torch.equal(bn.running_var, var)
+                   for bn, (mean, var) in zip(bns, stats))
+
+    # -- the extra pass ----------------------------------------------------
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._stop_collecting(net, finished=False)
+        collected = self._collected_statistics_in_use(net)
+        self.collected_ = None
+        if X is None or collected:
+            return
+        self.recalibrate(net, X)
+
+    def recalibrate(self, net, X):
+        """Recompute the statistics with one no-grad pass over the rows of ``X``."""
+        module = net.module_
+        bns = _bn_layers(module)
         module.eval()
+        if not bns:
+            return
         saved = [bn.momentum for bn in bns]
         for bn in bns:
             bn.reset_running_stats()

@@ -1,4 +1,7 @@
-"""Batch-norm recalibration after training: all rows, a bounded subset, or none."""
+"""Batch-norm recalibration: during the last epoch, or an extra pass over all rows,
+a bounded subset, or none."""
+
+import functools
 
 import numpy as np
 import pytest
@@ -6,8 +9,11 @@ import torch
 
 from skmultimodal import ImageClassifier, TabularMLPClassifier
 from skmultimodal.datasets import make_multimodal_classification
+from skmultimodal.estimators import _base
+from skmultimodal.estimators._callbacks import RecalibrateBatchNorm
 
 FAST = dict(backbone="simple_cnn", image_size=16, channels=1, max_epochs=2, batch_size=16,
+            augment=False,
             random_state=0, device="cpu", backbone_params={"channels": (8, 16)})
 
 
@@ -34,31 +40,128 @@ class _CountRows(torch.nn.Module):
             self.rows += len(inputs[0])
 
 
-@pytest.mark.parametrize("setting, expected_rows", [(True, 96), (2, 32), (False, 0)])
-def test_rows_used_by_the_recalibration(images, setting, expected_rows, monkeypatch):
-    X, y = images
-    counter = _CountRows()
-    original = ImageClassifier._build_net
+def _hook_module(monkeypatch, hook, estimator=ImageClassifier, where="head"):
+    """Register ``hook`` on the module's ``where`` submodule at every fit."""
+    original = estimator._build_net
 
     def build(self, *args, **kwargs):
         net = original(self, *args, **kwargs)
         net.initialize()
-        net.module_.head.register_forward_hook(counter)
+        net.module_.get_submodule(where).register_forward_hook(hook)
         net.initialize = lambda: net  # keep the hooked module
         return net
 
-    monkeypatch.setattr(ImageClassifier, "_build_net", build)
-    clf = ImageClassifier(recalibrate_bn=setting, **FAST).fit(X, y)
+    monkeypatch.setattr(estimator, "_build_net", build)
+
+
+# (recalibrate_bn, max_epochs): rows of the extra no-grad pass. With two epochs
+# or more the statistics come from the last epoch (no pass); one epoch, or
+# during_last_epoch=False, runs the pass, bounded by an int setting.
+@pytest.mark.parametrize("setting, epochs, exact, expected_rows", [
+    (True, 2, False, 0), (2, 2, False, 0), (False, 2, False, 0),
+    (True, 1, False, 96), (2, 1, False, 32), (True, 2, True, 96), (2, 3, True, 32)])
+def test_rows_used_by_the_recalibration(images, setting, epochs, exact, expected_rows,
+                                        monkeypatch):
+    X, y = images
+    counter = _CountRows()
+    _hook_module(monkeypatch, counter)
+    if exact:
+        monkeypatch.setattr(_base, "RecalibrateBatchNorm", functools.partial(
+            RecalibrateBatchNorm, during_last_epoch=False))
+    clf = ImageClassifier(recalibrate_bn=setting, **dict(FAST, max_epochs=epochs)).fit(X, y)
     # training runs with gradients; only the recalibration runs without
     assert counter.rows == expected_rows
     names = [name for name, _ in clf.net_.callbacks]
     assert ("recalibrate_bn" in names) == (setting is not False)
+    assert all(bn.momentum == 0.1 for bn in _bns(clf))  # restored
+
+
+def _bns(clf):
+    return [m for m in clf.net_.module_.modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_last_epoch_statistics_average_its_batches(images, monkeypatch):
+    X, y = images
+    seen = []
+
+    def record(module, inputs, output):
+        if module.training:
+            seen.append((len(inputs[0]), inputs[0].detach().mean(dim=(0, 2, 3))))
+
+    _hook_module(monkeypatch, record, where="encoder.blocks.0.bn1")
+    clf = ImageClassifier(**dict(FAST, max_epochs=3)).fit(X, y)
+    per_epoch = len(seen) // 3
+    last = seen[-per_epoch:]
+    assert sum(n for n, _ in last) == len(X)  # every training row, once
+    # the first batch norm follows the first convolution: its running mean is
+    # the average of that convolution's batch means over the last epoch
+    bn = _first_bn(clf)
+    expected = torch.stack([m for _, m in last]).mean(dim=0)
+    torch.testing.assert_close(bn.running_mean, expected, atol=1e-5, rtol=1e-5)
+    assert int(bn.num_batches_tracked) == per_epoch
+
+
+def test_last_epoch_statistics_fit_the_final_weights(images):
+    """The statistics of the last epoch are close to those of a pass with the
+    final weights, far closer than the exponential averages, and predictions
+    agree with the pass's."""
+    X, y = images
+    params = dict(FAST, max_epochs=4)
+    fast = ImageClassifier(**params).fit(X, y)
+    none = ImageClassifier(recalibrate_bn=False, **params).fit(X, y)
+    exact = ImageClassifier(**params).fit(X, y)
+    RecalibrateBatchNorm(during_last_epoch=False).recalibrate(
+        exact.net_, exact.make_dataset(X))
+    for a, b in zip(fast.net_.module_.parameters(), exact.net_.module_.parameters()):
+        torch.testing.assert_close(a, b)  # statistics only differ
+
+    def gap(clf):
+        return max(float((bn.running_mean - ref.running_mean).abs().max())
+                   for bn, ref in zip(_bns(clf), _bns(exact)))
+
+    assert gap(fast) < 0.5 * gap(none)
+    agree = np.mean(fast.predict(X) == exact.predict(X))
+    assert agree >= 0.9
+
+
+def test_restored_weights_get_an_extra_pass(images, monkeypatch):
+    """load_best restoring an earlier epoch: its statistics are recomputed."""
+    X, y = images
+    counter = _CountRows()
+    _hook_module(monkeypatch, counter)
+    params = dict(FAST, max_epochs=6, early_stopping=True, n_iter_no_change=1,
+                  validation_fraction=0.25, lr=0.05)
+    clf = ImageClassifier(**params).fit(X, y)
+    history = clf.net_.history
+    # the setting makes the validation loss rise: training stops early
+    assert len(history) < 6
+    assert history[-1, "valid_loss"] > min(history[:, "valid_loss"])
+    n_valid = 24
+    # the validation rows at every epoch, then the pass over the training rows
+    assert counter.rows == len(history) * n_valid + len(X) - n_valid
+    assert all(bn.momentum == 0.1 for bn in _bns(clf))
+
+
+def test_batch_norm_after_dropout_gets_an_extra_pass(monkeypatch):
+    X, y = make_multimodal_classification(64, image_size=8, random_state=0)
+    X = X[[c for c in X.columns if c.startswith("tab_")]]
+    calls = []
+    original = RecalibrateBatchNorm.recalibrate
+    monkeypatch.setattr(RecalibrateBatchNorm, "recalibrate",
+                        lambda self, net, X: calls.append(1) or original(self, net, X))
+    params = dict(max_epochs=2, random_state=0, device="cpu")
+    TabularMLPClassifier(hidden_layer_sizes=(8, 8), dropout=0.3, **params).fit(X, y)
+    assert calls == [1]
+    TabularMLPClassifier(hidden_layer_sizes=(8, 8), dropout=0.0, **params).fit(X, y)
+    TabularMLPClassifier(hidden_layer_sizes=(8,), dropout=0.3, **params).fit(X, y)
+    assert calls == [1]
 
 
 def test_recalibration_gives_the_training_set_statistics(images):
     X, y = images
-    exact = ImageClassifier(**FAST).fit(X, y)
-    ema = ImageClassifier(recalibrate_bn=False, **FAST).fit(X, y)
+    exact = ImageClassifier(**dict(FAST, max_epochs=1)).fit(X, y)  # the extra pass
+    ema = ImageClassifier(recalibrate_bn=False, **dict(FAST, max_epochs=1)).fit(X, y)
     bn_exact, bn_ema = _first_bn(exact), _first_bn(ema)
     # same weights (recalibration changes statistics only), other statistics
     for (k, a), b in zip(exact.net_.module_.state_dict().items(),
