@@ -1,11 +1,16 @@
-"""Torch datasets over table rows: images are read lazily, one item at a time."""
+"""Torch datasets over table rows: images are read lazily, one item at a time.
+
+In-memory image arrays with a deterministic transform are the exception: they
+are prepared once, into one tensor, when the first batch is asked for, and
+batches are then sliced out of it (see :meth:`ImageSource.batch`).
+"""
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import Dataset, default_collate, get_worker_info
 
 from ._bags import InstanceBag, pad_bags
-from ._io import describe_cell, is_missing, read_image
+from ._io import describe_cell, is_missing, is_path, read_image
 from ._transforms import ImageTransform, IntensityError
 
 
@@ -39,6 +44,11 @@ class ImageCache:
         return {"_items": {}}
 
 
+#: Largest tensor (in bytes) an :class:`ImageSource` prepares at once from
+#: in-memory arrays (1 GiB: e.g. 1700 RGB images at 224 pixels in float32).
+STACK_MAX_BYTES = 2**30
+
+
 class ImageSource:
     """Lazy access to the images of one column.
 
@@ -65,6 +75,17 @@ class ImageSource:
     cache_keys : array-like of int, default=None
         Key of each row in ``cache``; by default the row positions. Subsets
         keep the keys of their rows, so that they share the cache.
+
+    Notes
+    -----
+    When every cell is an in-memory array (or missing) and the transform is
+    an :class:`~skmultimodal.data.ImageTransform` without augmentation, the
+    first call of :meth:`batch` prepares every row once into one tensor of at
+    most :data:`STACK_MAX_BYTES` (the same tensors as ``source[i]``, stacked)
+    and later batches are sliced out of it: an in-memory data set is then
+    converted, resized and normalised once per fit instead of once per epoch.
+    The tensor belongs to this source (a subset or a copy starts without it)
+    and is never pickled; DataLoader worker processes do not build it.
     """
 
     def __init__(self, cells, transform, row_labels=None, allow_missing=False,
@@ -76,27 +97,83 @@ class ImageSource:
         self.placeholder_shape = placeholder_shape
         self.cache = cache
         self.cache_keys = cache_keys
+        self._stack = None
+        self._stackable = None
 
     def __len__(self):
         return len(self.cells)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_stack"] = None
+        return state
+
+    # -- batches sliced out of one prepared tensor ---------------------------
+    def batch(self, indices):
+        """The stacked tensors of the rows ``indices``, or None.
+
+        None when the rows cannot be prepared once (file paths, augmentation,
+        a transform other than :class:`~skmultimodal.data.ImageTransform`,
+        images of different output sizes, a tensor larger than
+        :data:`STACK_MAX_BYTES`) or in a DataLoader worker process; the
+        caller then reads the rows one by one.
+        """
+        if self._stack is None:
+            if self._stackable is None:
+                self._stackable = self._can_stack()
+            if not self._stackable or get_worker_info() is not None:
+                return None
+            self._stack = self._build_stack()
+            if self._stack is None:
+                self._stackable = False
+                return None
+        return self._stack[torch.as_tensor(indices, dtype=torch.long)]
+
+    def _can_stack(self):
+        t = self.transform
+        if not isinstance(t, ImageTransform) or t.augment is not None or len(self) == 0:
+            return False
+        cells = self.cells
+        if isinstance(cells, np.ndarray) and cells.dtype != object:
+            return cells.ndim >= 3
+        return not any(is_path(c) for c in cells)
+
+    def _build_stack(self):
+        """Every row prepared (as ``source[i]`` without a cache), stacked; or None."""
+        first = next((i for i in range(len(self)) if self.present(i)), None)
+        if first is None:
+            return None
+        item = self._item(first, None)
+        if item.numel() * item.element_size() * len(self) > STACK_MAX_BYTES:
+            return None
+        items = [item if i == first else self._item(i, None) for i in range(len(self))]
+        shape = item.shape
+        if any(x.shape != shape for x in items):
+            return None  # per-item reading gives the size error of collate_batch
+        return torch.stack(items)
 
     def present(self, i):
         """Return whether row ``i`` has an image."""
         return not is_missing(self.cells[i]) if self.allow_missing else True
 
     def __getitem__(self, i):
+        if self._stack is not None:
+            return self._stack[i].clone()
+        return self._item(i, self.cache)
+
+    def _item(self, i, cache):
         cell = self.cells[i]
         if self.allow_missing and is_missing(cell):
             return torch.zeros(self.placeholder_shape, dtype=torch.float32)
         row = i if self.row_labels is None else self.row_labels[i]
         try:
-            if self.cache is None:
+            if cache is None:
                 return self.transform(self._read(cell, row))
             key = self._key(i)
-            image = self.cache.get(key)
+            image = cache.get(key)
             if image is None:
                 image = self._prepare(self._read(cell, row))
-                self.cache[key] = image
+                cache[key] = image
             return self._finish(image)
         except IntensityError as exc:
             raise ValueError(f"Image{describe_cell(cell, row)} {exc}") from None
@@ -164,6 +241,10 @@ class ArraySource:
     def __getitem__(self, i):
         return self.array[i]
 
+    def batch(self, indices):
+        """The rows ``indices`` as one tensor."""
+        return self.array[torch.as_tensor(indices, dtype=torch.long)]
+
     def subset(self, indices):
         """Return the rows at ``indices``."""
         indices = np.asarray(indices)
@@ -230,6 +311,28 @@ class MultimodalDataset(Dataset):
         target = self.y[i] if self.y is not None else torch.tensor(0)
         return x, target
 
+    def __getitems__(self, indices):
+        """The items of ``indices``, as one :class:`StackedBatch` when every source
+        gives whole batches (:meth:`ImageSource.batch`), else as a list."""
+        indices = list(indices)
+        inputs = {}
+        for name, src in self.sources.items():
+            batch = src.batch(indices) if hasattr(src, "batch") else None
+            if batch is None:
+                return [self[i] for i in indices]
+            inputs[name] = batch
+            if self.with_presence:
+                inputs[f"{name}_present"] = torch.tensor([src.present(i) for i in indices],
+                                                         dtype=torch.bool)
+        rows = torch.as_tensor(indices, dtype=torch.long)
+        if self.sample_weight is not None:
+            inputs[SAMPLE_WEIGHT_KEY] = self.sample_weight[rows]
+        if self.y is not None:
+            target = self.y[rows]
+        else:
+            target = torch.zeros(len(indices), dtype=torch.long)
+        return StackedBatch(inputs, target)
+
     def subset(self, indices, sources=None):
         """Return the rows at ``indices``; ``sources`` may replace some sources first."""
         srcs = dict(self.sources, **(sources or {}))
@@ -241,6 +344,19 @@ class MultimodalDataset(Dataset):
             {name: src.subset(indices) for name, src in srcs.items()},
             y=y, with_presence=self.with_presence, sample_weight=weight, target_dtype=dtype,
         )
+
+
+class StackedBatch(list):
+    """Items of a batch already stacked: ``collate_batch`` returns ``(inputs, target)``.
+
+    As a list it holds the per-row ``(inputs, target)`` items (views of the
+    stacked tensors), so that any other collate function gives the same batch.
+    """
+
+    def __init__(self, inputs, target):
+        super().__init__(({k: v[j] for k, v in inputs.items()}, target[j])
+                         for j in range(len(target)))
+        self.inputs, self.target = inputs, target
 
 
 def _has_bags(batch):
@@ -273,6 +389,8 @@ def collate_batch(batch):
     bag of the batch, ``(N, K, C, H, W)``, with a bool mask ``<name>_mask``
     ``(N, K)`` telling the real instances.
     """
+    if isinstance(batch, StackedBatch):
+        return batch.inputs, batch.target
     try:
         return _pad_bag_inputs(batch) if _has_bags(batch) else default_collate(batch)
     except RuntimeError as exc:
