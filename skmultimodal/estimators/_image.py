@@ -1,6 +1,8 @@
 """ImageClassifier: a CNN trained end to end on one image column."""
 
+from sklearn.utils._param_validation import StrOptions
 
+from ..data import MultimodalDataset
 from ..modalities import ImageModality
 from ..nn import ImageClassifierModule
 from ..utils._constraints import IMAGE, RATE, TRAINING
@@ -9,9 +11,31 @@ from ._base import BaseNetClassifier, PreparedInput
 from ._image_input import image_cells
 
 
+class _FlippedSource:
+    """The images of a source, mirrored left to right (test-time augmentation)."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __len__(self):
+        return len(self.source)
+
+    def present(self, i):
+        return self.source.present(i)
+
+    def __getitem__(self, i):
+        return self.source[i].flip(-1)
+
+
 @substitute_shared_params
 class ImageClassifier(BaseNetClassifier):
     """Image classifier (SimpleCNN, ResNet-18/50 with optional ECA/CBAM attention).
+
+    The training defaults (AdamW, warm-up and cosine decay of the learning
+    rate, label smoothing, the "ultrasound" augmentation preset, 30 epochs)
+    follow the published recipes for small medical images; the previous
+    defaults were ``optimizer="adam", weight_decay=0.0, lr_schedule=None,
+    label_smoothing=0.0, augment=False, max_epochs=10``.
 
     Parameters
     ----------
@@ -33,18 +57,44 @@ class ImageClassifier(BaseNetClassifier):
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
-    augment : bool, "default" or callable, default=False
-        Training-time augmentation (flips, rotations, jitter for True).
+    augment : bool, str or callable, default="ultrasound"
+        Training-time augmentation: False (none), a preset for a kind of
+        image, True or "default" (the "generic" preset), or a callable that
+        receives the float (C, H, W) tensor in [0, 1] before normalisation.
+        The presets (see :func:`skmultimodal.data.default_augmentation`):
+
+        ============  ====================================================
+        preset        transforms
+        ============  ====================================================
+        generic       horizontal and vertical flips, rotation up to 15
+                      degrees, brightness and contrast jitter
+        ultrasound    horizontal flip (never vertical), small affine
+                      (rotation 10 degrees, shift 5%%, scale 0.9-1.1),
+                      brightness and contrast jitter, speckle noise
+        mammography   horizontal flip, small affine, contrast jitter
+        histology     horizontal and vertical flips, right-angle
+                      rotations, colour jitter (hue and saturation too)
+        ============  ====================================================
+    tta : bool or "flip", default=False
+        Test-time augmentation: ``predict_proba`` (and ``predict``) average
+        the probabilities of each image and of its horizontal mirror image
+        (True and "flip" are the same). Doubles the cost of prediction.
     backbone_params : dict, default=None
         Further keyword arguments of the backbone, e.g.
         ``{"channels": (16, 32, 64)}`` for a smaller SimpleCNN.
     dropout : float, default=0.0
         Dropout before the linear head.
-    max_epochs : int, default=10
+    max_epochs : int, default=30
     batch_size : int, default=32
     lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-    weight_decay : float, default=0.0
+        The peak learning rate (reached after the warm-up of ``lr_schedule``).
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
+        "adamw" decouples ``weight_decay`` from the gradient (AdamW).
+    weight_decay : float, default=0.05
+    %(lr_schedule)s
+        Default: "warmup_cosine".
+    %(label_smoothing)s
+        Default: 0.1.
     class_weight : None, "balanced" or dict, default=None
         Weights of the cross-entropy loss per class.
     early_stopping : bool, default=False
@@ -101,13 +151,16 @@ class ImageClassifier(BaseNetClassifier):
     (60, 2)
     """
 
-    _parameter_constraints = {**IMAGE, "dropout": [RATE], **TRAINING}
+    _parameter_constraints = {**IMAGE, "dropout": [RATE], **TRAINING,
+                              "tta": ["boolean", StrOptions({"flip"})]}
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 intensity_range="auto", augment=False, backbone_params=None, dropout=0.0,
-                 max_epochs=10,
-                 batch_size=32, lr=1e-3, optimizer="adam", weight_decay=0.0, class_weight=None,
+                 intensity_range="auto", augment="ultrasound", tta=False,
+                 backbone_params=None, dropout=0.0, max_epochs=30,
+                 batch_size=32, lr=1e-3, optimizer="adamw",
+                 weight_decay=0.05, lr_schedule="warmup_cosine",
+                 label_smoothing=0.1, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  callbacks=None, recalibrate_bn=True, num_workers="auto", precision=None,
                  channels_last=False, compile=False, cache_images=False, accelerator=None,
@@ -122,6 +175,7 @@ class ImageClassifier(BaseNetClassifier):
         self.normalize = normalize
         self.intensity_range = intensity_range
         self.augment = augment
+        self.tta = tta
         self.backbone_params = backbone_params
         self.dropout = dropout
         self.max_epochs = max_epochs
@@ -129,6 +183,8 @@ class ImageClassifier(BaseNetClassifier):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -167,6 +223,12 @@ class ImageClassifier(BaseNetClassifier):
     def _make_sources(self, prepared, train, raw_images=False):
         return {"image": self.modality_.make_source(prepared.data["image"], prepared.labels,
                                                     train=train)}
+
+    def _test_time_views(self, dataset):
+        if not self.tta:
+            return [dataset]
+        flipped = MultimodalDataset({"image": _FlippedSource(dataset.sources["image"])})
+        return [dataset, flipped]
 
     def _module_spec(self, n_classes):
         return ImageClassifierModule, dict(

@@ -16,7 +16,7 @@ from skmultimodal import ImageClassifier
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.nn import get_backbone
 
-FAST = dict(backbone="simple_cnn", image_size=16, max_epochs=3, batch_size=16,
+FAST = dict(backbone="simple_cnn", image_size=16, max_epochs=3, batch_size=16, augment=False,
             random_state=0, device="cpu")
 
 
