@@ -146,11 +146,13 @@ class ImageSource:
         item = self._item(first, None)
         if item.numel() * item.element_size() * len(self) > STACK_MAX_BYTES:
             return None
-        items = [item if i == first else self._item(i, None) for i in range(len(self))]
-        shape = item.shape
-        if any(x.shape != shape for x in items):
-            return None  # per-item reading gives the size error of collate_batch
-        return torch.stack(items)
+        stack = torch.empty((len(self), *item.shape), dtype=item.dtype)
+        for i in range(len(self)):
+            x = item if i == first else self._item(i, None)
+            if x.shape != item.shape or x.dtype != item.dtype:
+                return None  # per-item reading gives the size error of collate_batch
+            stack[i] = x
+        return stack
 
     def present(self, i):
         """Return whether row ``i`` has an image."""
