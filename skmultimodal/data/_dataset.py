@@ -129,6 +129,10 @@ class ImageSource:
                 return None
         return self._stack[torch.as_tensor(indices, dtype=torch.long)]
 
+    def clear_prepared(self):
+        """Drop the prepared tensor (rebuilt by the next :meth:`batch`)."""
+        self._stack = None
+
     def _can_stack(self):
         t = self.transform
         if not isinstance(t, ImageTransform) or t.augment is not None or len(self) == 0:
@@ -312,6 +316,12 @@ class MultimodalDataset(Dataset):
             x[SAMPLE_WEIGHT_KEY] = self.sample_weight[i]
         target = self.y[i] if self.y is not None else torch.tensor(0)
         return x, target
+
+    def clear_prepared(self):
+        """Drop the tensors the sources prepared (see :meth:`ImageSource.batch`)."""
+        for src in self.sources.values():
+            if hasattr(src, "clear_prepared"):
+                src.clear_prepared()
 
     def __getitems__(self, indices):
         """The items of ``indices``, as one :class:`StackedBatch` when every source

@@ -135,6 +135,10 @@ def test_the_prepared_tensor_is_neither_pickled_nor_shared():
     assert sub._stack is None
     torch.testing.assert_close(sub.batch([0, 1]), src.batch([3, 4]), rtol=0, atol=0)
     assert src.with_transform(_transform(image_size=(4, 4)))._stack is None
+    ds = MultimodalDataset({"image": src, "tab": ArraySource(np.ones((10, 2)))})
+    ds.clear_prepared()
+    assert src._stack is None
+    assert src.batch([0]).shape == (1, 3, 8, 8)  # prepared again
 
 
 def _bag_source():
