@@ -23,13 +23,17 @@ _SURVIVAL_DOC = """loss : {"cox", "discrete_time"}, default="cox"
         Time bins of ``loss="discrete_time"``, at the quantiles of the
         training event times (``time_bins_``)."""
 
-_FUSION_TRAINING_DOC = """max_epochs : int, default=20
-    batch_size : int, default=64
+_FUSION_TRAINING_DOC = """max_epochs : int, default=30
+    batch_size : int, default=512
         Rows per batch; the Cox loss compares each event of a batch with the
-        batch's rows at risk, so keep batches large enough to hold events.
+        batch's rows at risk, so large batches estimate it better (on
+        METABRIC, 512 rows gave a higher concordance than 64 or 256).
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
-    weight_decay : float, default=1e-2
+    weight_decay : float, default=1.0
+        Decoupled weight decay of AdamW (each step shrinks the weights by
+        ``lr * weight_decay``): strong, as survival data sets are small and
+        their signal weak.
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
@@ -182,11 +186,13 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     modalities : list of (str, modality) tuples
         ``ImageModality``, ``ImageBagModality`` or ``TabularModality`` per name.
     %(loss)s
-    embed_dim : int, default=128
+    embed_dim : int, default=32
+        Width of each modality's embedding. Smaller than the classifier's
+        (128): survival signals are weak and the data sets small.
     fusion : {"concat", "gated", "kronecker"}, default="concat"
     kronecker_dim : int, default=16
-    head_hidden_sizes : tuple of int, default=(128,)
-    dropout : float, default=0.2
+    head_hidden_sizes : tuple of int, default=(32,)
+    dropout : float, default=0.5
     modality_dropout : float, default=0.1
     %(training)s
 
@@ -196,10 +202,10 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     _parameter_constraints = {**IntermediateFusionClassifier._parameter_constraints,
                               **_SURVIVAL}
 
-    def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=128,
-                 fusion="concat", kronecker_dim=16, head_hidden_sizes=(128,), dropout=0.2,
-                 modality_dropout=0.1, max_epochs=20, batch_size=64, lr=1e-3,
-                 optimizer="adamw", weight_decay=1e-2, early_stopping=False,
+    def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=32,
+                 fusion="concat", kronecker_dim=16, head_hidden_sizes=(32,), dropout=0.5,
+                 modality_dropout=0.1, max_epochs=30, batch_size=512, lr=1e-3,
+                 optimizer="adamw", weight_decay=1.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
                  compile=False, cache_images=False, accelerator=None, device="auto",
