@@ -37,7 +37,7 @@ def _modalities():
 
 
 def _make(name, **params):
-    kw = dict(max_epochs=8, lr=1e-2, random_state=0, device="cpu")
+    kw = dict(max_epochs=8, lr=1e-2, batch_size=32, random_state=0, device="cpu")
     if name == "tabular":
         return TabularMLPSurvival(TAB, **dict(kw, hidden_layer_sizes=(16,), **params))
     if name == "intermediate":
@@ -229,9 +229,16 @@ def test_shap_values_explain_the_risk(data, loss):
         model.predict(X)) + 1e-3)
 
 
-def test_evaluate_refuses_survival_models_clearly(data):
+def test_evaluate_scores_a_survival_net_on_grouped_folds(data):
     from skmultimodal.model_selection import evaluate
 
     X, y = data
-    with pytest.raises(TypeError, match="not a classifier; evaluate\\(\\) scores classifiers"):
-        evaluate({"mlp": _make("tabular")}, X, y, cv=3)
+    report = evaluate({"mlp": _make("tabular")}, X, y,
+                      groups=X["patient_id"], cv=3, n_bootstrap=20, random_state=0)
+    table = report.pivot()
+    assert report.metrics == ["harrell_c", "uno_c", "mean_auc", "ibs"]
+    assert table.loc["mlp", "harrell_c"] > 0.6
+    assert 0 < table.loc["mlp", "ibs"] < 0.25
+    # class labels are not a survival target
+    with pytest.raises(ValueError, match="structured array"):
+        evaluate({"mlp": _make("tabular")}, X, y["event"], cv=3)
