@@ -39,54 +39,66 @@ def _bn_after_dropout(module, bns):
 
 
 class RecalibrateBatchNorm(Callback):
-    """Batch-norm running statistics averaged over a whole pass, not the last batches.
+    """Batch-norm running statistics computed for the final weights.
 
     Running statistics are exponential averages over the last few batches,
     started from mean 0 and variance 1; when the weights still move quickly
     (small data sets, few epochs) they lag behind the weights, and
     evaluation-mode predictions can collapse to one class while
-    training-mode ones are fine. This callback replaces them by exact
-    (cumulative) averages over the training set, in one of two ways:
-
-    - during the last epoch (the default, no extra cost): when that epoch
-      starts, the statistics are reset and accumulated over its training
-      batches as a cumulative average (``momentum=None``);
-    - after training, one extra no-grad pass over the training set with the
-      final weights (as ``torch.optim.swa_utils.update_bn``), with dropout
-      and modality dropout off.
-
-    The extra pass is used instead whenever the last epoch's statistics do
-    not fit the weights kept or may be poor: training of one epoch only
-    (the weights move from their initialisation through the whole epoch);
-    training stopped before ``max_epochs`` (early stopping) or weights
-    restored from an earlier epoch (``load_best``: the statistics are checked
-    against those at the end of the last epoch); a batch norm that follows a
-    dropout layer (an MLP with several hidden layers and dropout: the
-    statistics would include dropout's noise); or ``during_last_epoch=False``.
+    training-mode ones are fine. Once training ends, this callback resets
+    them and recomputes exact (cumulative) averages with one no-grad pass of
+    the final weights (as ``torch.optim.swa_utils.update_bn``), with dropout
+    and modality dropout off, over a fixed random share of the training rows:
+    a quarter of them by default, but at least two batches. Batch means and
+    variances of a quarter of the rows are close to those of all rows, and
+    the pass then costs about a twelfth of an epoch instead of a third.
     Batch norms of frozen encoders (kept in evaluation mode by their module)
     are left alone.
+
+    With ``during_last_epoch=True`` the statistics are instead accumulated
+    during the last epoch, at no extra cost: when it starts they are reset,
+    and its training batches give a cumulative average (``momentum=None``).
+    Those batches ran with the weights of the whole epoch, not the final
+    ones: on small data sets trained for few epochs, where the weights still
+    move a lot within an epoch, evaluation-mode accuracy is then lower than
+    with the pass (``benchmarks/results/default_speed.md``). The pass is run
+    anyway when the last epoch's statistics do not fit the weights kept or
+    may be poor: training of one epoch; training stopped before
+    ``max_epochs`` or weights restored from an earlier epoch (``load_best``
+    of early stopping: the statistics are checked against those at the end
+    of the last epoch); a batch norm after a dropout layer (an MLP with
+    several hidden layers and dropout: the statistics would include
+    dropout's noise).
 
     Parameters
     ----------
     max_batches : int or None, default=None
-        Extra pass only: use at most this many batches, a random subset of
-        the training rows (seeded, the same at every fit) when the training
-        set is larger; None uses every row.
-    during_last_epoch : bool, default=True
-        Accumulate the statistics during the last epoch when possible;
-        False always runs the extra pass.
+        Pass over at most this many batches of the training rows; None:
+        ``share`` of the rows, at least two batches. The rows are a random
+        subset (seeded, the same at every fit) when the training set is
+        larger.
+    share : float in (0, 1], default=0.25
+        Share of the training rows of the pass when ``max_batches`` is None;
+        1 uses every row.
+    during_last_epoch : bool, default=False
+        Accumulate the statistics during the last epoch when possible, and
+        run the pass only where they do not fit (see above).
     """
 
-    def __init__(self, max_batches=None, during_last_epoch=True):
+    def __init__(self, max_batches=None, share=0.25, during_last_epoch=False):
         self.max_batches = max_batches
+        self.share = share
         self.during_last_epoch = during_last_epoch
 
     def _rows(self, net, X):
         dataset = net.get_dataset(X)
-        if self.max_batches is None:
-            return dataset
         batch_size = getattr(net, "iterator_valid__batch_size", None) or net.batch_size
-        n_rows = self.max_batches * batch_size
+        if self.max_batches is not None:
+            n_rows = self.max_batches * batch_size
+        elif self.share >= 1:
+            return dataset
+        else:
+            n_rows = max(2 * batch_size, int(np.ceil(self.share * len(dataset))))
         if len(dataset) <= n_rows:
             return dataset
         rows = np.random.RandomState(0).choice(len(dataset), n_rows, replace=False)

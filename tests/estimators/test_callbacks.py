@@ -1,5 +1,5 @@
-"""Batch-norm recalibration: during the last epoch, or an extra pass over all rows,
-a bounded subset, or none."""
+"""Batch-norm recalibration: a pass over a share of the training rows, a bounded
+subset or all of them, statistics of the last epoch, or none."""
 
 import functools
 
@@ -54,20 +54,29 @@ def _hook_module(monkeypatch, hook, estimator=ImageClassifier, where="head"):
     monkeypatch.setattr(estimator, "_build_net", build)
 
 
-# (recalibrate_bn, max_epochs): rows of the extra no-grad pass. With two epochs
-# or more the statistics come from the last epoch (no pass); one epoch, or
-# during_last_epoch=False, runs the pass, bounded by an int setting.
-@pytest.mark.parametrize("setting, epochs, exact, expected_rows", [
-    (True, 2, False, 0), (2, 2, False, 0), (False, 2, False, 0),
-    (True, 1, False, 96), (2, 1, False, 32), (True, 2, True, 96), (2, 3, True, 32)])
-def test_rows_used_by_the_recalibration(images, setting, epochs, exact, expected_rows,
+def _callback(monkeypatch, **kwargs):
+    """Estimators build their RecalibrateBatchNorm with these keyword arguments."""
+    monkeypatch.setattr(_base, "RecalibrateBatchNorm",
+                        functools.partial(RecalibrateBatchNorm, **kwargs))
+
+
+# Rows of the no-grad pass, by recalibrate_bn, max_epochs and the callback's
+# keyword arguments. By default a quarter of the 96 training rows, at least two
+# batches (of 16): 32 rows; an int bounds the batches; share=1 uses every row.
+# With during_last_epoch=True the statistics of two epochs or more come from
+# the last epoch (no pass); one epoch still runs the pass.
+@pytest.mark.parametrize("setting, epochs, kwargs, expected_rows", [
+    (True, 2, {}, 32), (2, 2, {}, 32), (4, 2, {}, 64), (False, 2, {}, 0),
+    (True, 2, {"share": 1.0}, 96), (True, 2, {"share": 0.5}, 48),
+    (True, 2, {"during_last_epoch": True}, 0), (2, 3, {"during_last_epoch": True}, 0),
+    (True, 1, {"during_last_epoch": True}, 32), (True, 1, {"during_last_epoch": True,
+                                                          "share": 1.0}, 96)])
+def test_rows_used_by_the_recalibration(images, setting, epochs, kwargs, expected_rows,
                                         monkeypatch):
     X, y = images
     counter = _CountRows()
     _hook_module(monkeypatch, counter)
-    if exact:
-        monkeypatch.setattr(_base, "RecalibrateBatchNorm", functools.partial(
-            RecalibrateBatchNorm, during_last_epoch=False))
+    _callback(monkeypatch, **kwargs)
     clf = ImageClassifier(recalibrate_bn=setting, **dict(FAST, max_epochs=epochs)).fit(X, y)
     # training runs with gradients; only the recalibration runs without
     assert counter.rows == expected_rows
@@ -90,6 +99,7 @@ def test_last_epoch_statistics_average_its_batches(images, monkeypatch):
             seen.append((len(inputs[0]), inputs[0].detach().mean(dim=(0, 2, 3))))
 
     _hook_module(monkeypatch, record, where="encoder.blocks.0.bn1")
+    _callback(monkeypatch, during_last_epoch=True)
     clf = ImageClassifier(**dict(FAST, max_epochs=3)).fit(X, y)
     per_epoch = len(seen) // 3
     last = seen[-per_epoch:]
@@ -102,17 +112,17 @@ def test_last_epoch_statistics_average_its_batches(images, monkeypatch):
     assert int(bn.num_batches_tracked) == per_epoch
 
 
-def test_last_epoch_statistics_fit_the_final_weights(images):
+def test_last_epoch_statistics_fit_the_final_weights(images, monkeypatch):
     """The statistics of the last epoch are close to those of a pass with the
     final weights, far closer than the exponential averages, and predictions
     agree with the pass's."""
     X, y = images
     params = dict(FAST, max_epochs=4)
-    fast = ImageClassifier(**params).fit(X, y)
     none = ImageClassifier(recalibrate_bn=False, **params).fit(X, y)
     exact = ImageClassifier(**params).fit(X, y)
-    RecalibrateBatchNorm(during_last_epoch=False).recalibrate(
-        exact.net_, exact.make_dataset(X))
+    RecalibrateBatchNorm(share=1.0).recalibrate(exact.net_, exact.make_dataset(X))
+    _callback(monkeypatch, during_last_epoch=True)
+    fast = ImageClassifier(**params).fit(X, y)
     for a, b in zip(fast.net_.module_.parameters(), exact.net_.module_.parameters()):
         torch.testing.assert_close(a, b)  # statistics only differ
 
@@ -130,6 +140,7 @@ def test_restored_weights_get_an_extra_pass(images, monkeypatch):
     X, y = images
     counter = _CountRows()
     _hook_module(monkeypatch, counter)
+    _callback(monkeypatch, during_last_epoch=True)
     params = dict(FAST, max_epochs=6, early_stopping=True, n_iter_no_change=1,
                   validation_fraction=0.25, lr=0.05)
     clf = ImageClassifier(**params).fit(X, y)
@@ -138,8 +149,9 @@ def test_restored_weights_get_an_extra_pass(images, monkeypatch):
     assert len(history) < 6
     assert history[-1, "valid_loss"] > min(history[:, "valid_loss"])
     n_valid = 24
-    # the validation rows at every epoch, then the pass over the training rows
-    assert counter.rows == len(history) * n_valid + len(X) - n_valid
+    # the validation rows at every epoch, then the pass over two batches of
+    # the training rows (more than a quarter of them)
+    assert counter.rows == len(history) * n_valid + 32
     assert all(bn.momentum == 0.1 for bn in _bns(clf))
 
 
@@ -147,6 +159,7 @@ def test_batch_norm_after_dropout_gets_an_extra_pass(monkeypatch):
     X, y = make_multimodal_classification(64, image_size=8, random_state=0)
     X = X[[c for c in X.columns if c.startswith("tab_")]]
     calls = []
+    _callback(monkeypatch, during_last_epoch=True)
     original = RecalibrateBatchNorm.recalibrate
     monkeypatch.setattr(RecalibrateBatchNorm, "recalibrate",
                         lambda self, net, X: calls.append(1) or original(self, net, X))
@@ -158,10 +171,13 @@ def test_batch_norm_after_dropout_gets_an_extra_pass(monkeypatch):
     assert calls == [1]
 
 
-def test_recalibration_gives_the_training_set_statistics(images):
+@pytest.mark.parametrize("share", [1.0, None])
+def test_recalibration_gives_the_training_set_statistics(images, share, monkeypatch):
     X, y = images
-    exact = ImageClassifier(**dict(FAST, max_epochs=1)).fit(X, y)  # the extra pass
-    ema = ImageClassifier(recalibrate_bn=False, **dict(FAST, max_epochs=1)).fit(X, y)
+    if share is not None:
+        _callback(monkeypatch, share=share)
+    exact = ImageClassifier(**FAST).fit(X, y)
+    ema = ImageClassifier(recalibrate_bn=False, **FAST).fit(X, y)
     bn_exact, bn_ema = _first_bn(exact), _first_bn(ema)
     # same weights (recalibration changes statistics only), other statistics
     for (k, a), b in zip(exact.net_.module_.state_dict().items(),
@@ -170,10 +186,14 @@ def test_recalibration_gives_the_training_set_statistics(images):
             torch.testing.assert_close(a, b)
     assert not torch.allclose(bn_exact.running_mean, bn_ema.running_mean)
     # the first batch norm follows the first convolution: its running mean is
-    # the mean over all training images of that convolution's output
+    # the mean over the training images of the pass of that convolution's output:
+    # every image, or by default a seeded random quarter of them (at least two
+    # batches: 32 of the 96)
+    rows = np.arange(len(X)) if share else np.sort(
+        np.random.RandomState(0).choice(len(X), 32, replace=False))
     conv = next(m for m in exact.net_.module_.modules() if isinstance(m, torch.nn.Conv2d))
     batch = torch.stack([torch.as_tensor(exact.modality_.make_transform(False)(im))
-                         for im in X])
+                         for im in X[rows]])
     with torch.no_grad():
         expected = conv(batch).mean(dim=(0, 2, 3))
     torch.testing.assert_close(bn_exact.running_mean, expected, atol=1e-4, rtol=1e-4)
