@@ -113,3 +113,16 @@ def test_values_beyond_float32_are_refused_with_column_and_row():
     with pytest.raises(ValueError, match=r"not finite in float32 for feature\(s\) "
                                          r"\['numeric__a'\] at rows \['p3'\]"):
         tiny.transform(X.assign(a=[0.0, 0.0, 1e33, 0.0], b=0.0))
+
+
+@pytest.mark.parametrize("n_columns, expected", [(5, 0.1), (100, 0.1), (101, 0.5)])
+def test_tabular_dropout_auto_depends_on_the_width(n_columns, expected):
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(10, n_columns)))
+    X.columns = [f"c{i}" for i in range(n_columns)]
+    modality = TabularModality().fit(X)
+    assert modality.dropout_ == expected
+    assert modality.encoder_spec()["dropout"] == expected
+    # a number is kept as it is
+    assert TabularModality(dropout=0.3).fit(X).encoder_spec()["dropout"] == 0.3
+    with pytest.raises(ValueError, match="dropout"):
+        TabularModality(dropout="wide").fit(X)
