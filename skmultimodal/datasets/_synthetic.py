@@ -233,8 +233,15 @@ def _check_arguments(
     noise,
     n_patients,
     shuffle,
+    interaction,
 ):
+    if not isinstance(interaction, (bool, np.bool_)):
+        raise ValueError(f"interaction must be a bool, got {interaction!r}")
     n_classes = _check_int(n_classes, "n_classes", min_value=2)
+    if interaction and n_classes != 2:
+        raise ValueError(
+            f"interaction=True makes a binary problem: n_classes must be 2, got {n_classes}"
+        )
     n_samples = _check_int(n_samples, "n_samples", min_value=2 * n_classes)
     image_size = _check_int(image_size, "image_size", min_value=4)
     n_channels = _check_int(n_channels, "n_channels")
@@ -283,6 +290,7 @@ def make_multimodal_classification(
     n_patients=None,
     missing_rate=0.0,
     shuffle=True,
+    interaction=False,
     random_state=None,
 ):
     """Generate an image + tabular classification problem.
@@ -313,6 +321,19 @@ def make_multimodal_classification(
     both modalities reaches about 0.9 accuracy and one on either modality
     alone about 0.75. ``image_share=1.0`` puts all the signal in the image,
     ``0.0`` all of it in the table.
+
+    With ``interaction=True`` (two classes only) the label is instead the
+    sign of the product of the first latent of each modality,
+    ``y = int(z_img[0] * z_tab[0] > 0)`` (an XOR of their signs), and
+    ``image_share`` is ignored. The images and the table are generated as
+    above, so each modality alone says nothing about the class (any model
+    on one modality is at chance, 0.5), while a model that combines them
+    multiplicatively does well (a logistic regression on the two latents
+    read off the data and their product: about 0.86 at the default noise,
+    0.96 with ``noise=0.1``): the evidence is an interaction
+    between the modalities, not a sum of per-modality evidence, so it tests
+    whether a fusion model can learn cross-modal interactions (late fusion
+    of per-modality predictions cannot).
 
     Parameters
     ----------
@@ -361,6 +382,11 @@ def make_multimodal_classification(
     shuffle : bool, default=True
         Whether to shuffle the rows. If False, the rows of a patient are
         contiguous and patients are in order of ``patient_id``.
+    interaction : bool, default=False
+        If True (requires ``n_classes=2``), the label is the interaction
+        ``z_img[0] * z_tab[0] > 0`` of the two modalities rather than the sum
+        of their evidence; see above. With False the output is the same as
+        without the parameter for the same ``random_state``.
     random_state : int, RandomState instance or None, default=None
         Seed of the draw. Pass an int for reproducible output. The blob
         locations and the mixing matrix never depend on it.
@@ -410,6 +436,7 @@ def make_multimodal_classification(
         noise,
         n_patients,
         shuffle,
+        interaction,
     )
     n_missing = _check_missing_rate(missing_rate, n_samples)
     rng = check_random_state(random_state)
@@ -418,8 +445,11 @@ def make_multimodal_classification(
     if n_patients is not None:
         patient = _assign_patients(n_samples, n_patients, rng)
     z_img, z_tab = _draw_latents(n_samples, n_classes, patient, rng)
-    scores = math.sqrt(image_share) * z_img + math.sqrt(1.0 - image_share) * z_tab
-    y = np.argmax(scores, axis=1).astype(np.int64)
+    if interaction:
+        y = (z_img[:, 0] * z_tab[:, 0] > 0).astype(np.int64)
+    else:
+        scores = math.sqrt(image_share) * z_img + math.sqrt(1.0 - image_share) * z_tab
+        y = np.argmax(scores, axis=1).astype(np.int64)
 
     images = _make_images(z_img, image_size, n_channels, class_sep, noise, patient, rng)
     tab = _make_tabular(

@@ -170,6 +170,8 @@ def test_every_patient_has_a_sample():
         ({"n_patients": 201}, "n_patients must be <= 200"),
         ({"n_samples": 20.0}, "n_samples must be an int"),
         ({"shuffle": "yes"}, "shuffle must be a bool"),
+        ({"interaction": 1}, "interaction must be a bool"),
+        ({"interaction": True, "n_classes": 3}, "n_classes must be 2"),
     ],
 )
 def test_invalid_arguments(kwargs, match):
@@ -221,3 +223,45 @@ def test_image_share_extremes(image_share):
         informative, chance = acc_tab, acc_image
     assert chance < 0.6
     assert informative > 0.85
+
+
+def _tabular_latents(X, n_features=10, n_informative=4, n_classes=2):
+    """Least-squares estimate of ``z_tab`` from the informative columns."""
+    from skmultimodal.datasets._synthetic import _tabular_mixing
+
+    informative = _tabular(X)[:, :n_informative]
+    return informative @ np.linalg.pinv(_tabular_mixing(n_classes, n_informative))
+
+
+def test_interaction_draws_the_same_rows():
+    # Only the labels change: the images and the table are those of interaction=False.
+    X0, y0 = make_multimodal_classification(120, n_patients=30, random_state=3)
+    X1, y1 = make_multimodal_classification(120, n_patients=30, interaction=True,
+                                            random_state=3)
+    pd.testing.assert_frame_equal(X0.drop(columns="image"), X1.drop(columns="image"))
+    assert all(np.array_equal(a, b) for a, b in zip(X0["image"], X1["image"]))
+    assert not np.array_equal(y0, y1)
+    X2, y2 = make_multimodal_classification(120, n_patients=30, interaction=False,
+                                            random_state=3)
+    np.testing.assert_array_equal(y0, y2)
+
+
+def test_interaction_needs_both_modalities():
+    # little noise, so that the latents can be read off almost exactly
+    X, y = make_multimodal_classification(1000, interaction=True, noise=0.1,
+                                          random_state=0)
+    assert 0.45 < y.mean() < 0.55
+    tab, blobs = _tabular(X), _blob_means(X, 32, 2)
+    # either modality alone, even with a non-linear model, is at chance
+    for alone in (tab, blobs):
+        assert abs(_cv_accuracy(alone, y) - 0.5) < 0.06
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier(15))
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    assert abs(cross_val_score(knn, blobs, y, cv=cv).mean() - 0.5) < 0.06
+    # both modalities summed are at chance too: the signal is their product
+    assert abs(_cv_accuracy(np.hstack([tab, blobs]), y) - 0.5) < 0.06
+    # a linear model given the two latents and their product is close to 1
+    # (about 0.86 at the default noise=0.5)
+    z_img = StandardScaler().fit_transform(blobs[:, :1])
+    z_tab = StandardScaler().fit_transform(_tabular_latents(X)[:, :1])
+    assert _cv_accuracy(np.hstack([z_img, z_tab, z_img * z_tab]), y) >= 0.93
