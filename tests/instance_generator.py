@@ -11,6 +11,11 @@ from sklearn.linear_model import LogisticRegression
 from skmultimodal.estimators import ImageClassifier
 from skmultimodal.mil import ImageBagClassifier
 from skmultimodal.modalities import ImageModality, TabularModality
+from skmultimodal.survival import (
+    CrossAttentionFusionSurvival,
+    IntermediateFusionSurvival,
+    TabularMLPSurvival,
+)
 from skmultimodal.utils.discovery import all_estimators
 
 # Enough epochs for scikit-learn's accuracy checks on small blobs. The image
@@ -92,7 +97,22 @@ MULTIMODAL_PARAMS = {
     # on the column "bag" that tests/test_multimodal_common.py adds to the table
     "ImageBagClassifier": dict(column="bag", backbone="simple_cnn", image_size=16,
                                channels=1, max_epochs=2, random_state=0, device="cpu"),
+    # survival models: on the same tables with a survival target (event, time)
+    "TabularMLPSurvival": dict(columns=_TAB, hidden_layer_sizes=(8,), max_epochs=3,
+                               batch_size=16, random_state=0, device="cpu"),
+    "IntermediateFusionSurvival": dict(
+        modalities=_modalities(), embed_dim=8, head_hidden_sizes=(8,), max_epochs=2,
+        batch_size=16, random_state=0, device="cpu"),
+    "CrossAttentionFusionSurvival": dict(
+        modalities=_modalities(), embed_dim=8, n_heads=2, n_layers=1, n_tokens=2,
+        max_epochs=2, batch_size=16, random_state=0, device="cpu"),
 }
+
+# The survival models: scikit-learn's checks (class or numeric targets) do not
+# apply; the library's multimodal and bad-input checks run on them with a
+# survival target (tests/test_multimodal_common.py).
+_SURVIVAL_ESTIMATORS = (TabularMLPSurvival, IntermediateFusionSurvival,
+                        CrossAttentionFusionSurvival)
 
 # Bag estimators read the column "bag"; their bad inputs (bags that are not
 # sequences, missing or unreadable instances...) are tested in tests/mil.
@@ -130,10 +150,20 @@ def _tested_instance(name, Estimator):
     return Estimator(**INIT_PARAMS.get(name, {}))
 
 
+def survival_instances():
+    """The survival models configured for multimodal tables."""
+    for name, Estimator in all_estimators(type_filter="survival"):
+        if name not in MULTIMODAL_PARAMS:
+            raise KeyError(f"{name} has no configuration in MULTIMODAL_PARAMS")
+        yield Estimator(**MULTIMODAL_PARAMS[name])
+
+
 def estimators_to_check():
-    """Yield an instance of every public estimator in its test configuration."""
+    """Yield an instance of every public estimator scikit-learn's checks apply to
+    (all but the survival models), in its test configuration."""
     for name, Estimator in all_estimators():
-        yield clone(_tested_instance(name, Estimator))
+        if not issubclass(Estimator, _SURVIVAL_ESTIMATORS):
+            yield clone(_tested_instance(name, Estimator))
 
 
 def expected_failed_checks(estimator):

@@ -115,6 +115,11 @@ class SurvivalNetMixin(SurvivalAnalysisMixin):
         """
         for attr in ("baseline_", "time_bins_", "event_times_"):
             self.__dict__.pop(attr, None)
+        n_rows = len(y) if hasattr(y, "__len__") else None
+        if n_rows is not None and n_rows < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 rows, one of them an event, "
+                f"to fit; got {n_rows} row{'' if n_rows == 1 else 's'}.")
         try:
             super().fit(X, y)
             event, time = self._train_target

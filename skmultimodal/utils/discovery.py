@@ -6,7 +6,8 @@ from importlib import import_module
 from sklearn.base import BaseEstimator
 
 # Sub-packages whose public names are estimators offered to users.
-_ESTIMATOR_PACKAGES = ("skmultimodal.estimators", "skmultimodal.fusion", "skmultimodal.mil")
+_ESTIMATOR_PACKAGES = ("skmultimodal.estimators", "skmultimodal.fusion", "skmultimodal.mil",
+                       "skmultimodal.survival")
 # Estimators that are specifications used inside others, not models.
 _EXCLUDED = {"ImageModality", "TabularModality"}
 
@@ -16,14 +17,16 @@ def all_estimators(type_filter=None):
 
     Parameters
     ----------
-    type_filter : {"classifier", "transformer"} or list of them, default=None
-        Keep only estimators of these kinds.
+    type_filter : {"classifier", "transformer", "survival"} or list of them, default=None
+        Keep only estimators of these kinds ("survival": the time-to-event
+        models of :mod:`skmultimodal.survival`, scikit-survival's kind).
 
     Returns
     -------
     estimators : list of (name, class) tuples, sorted by name
     """
     from sklearn.base import ClassifierMixin, TransformerMixin
+    from sksurv.base import SurvivalAnalysisMixin
 
     found = {}
     for package in _ESTIMATOR_PACKAGES:
@@ -37,12 +40,19 @@ def all_estimators(type_filter=None):
                     and not inspect.isabstract(obj) and not name.startswith("_")
                     and name not in _EXCLUDED):
                 found[name] = obj
-    kinds = {"classifier": ClassifierMixin, "transformer": TransformerMixin}
+    def survival(cls):
+        return issubclass(cls, SurvivalAnalysisMixin)
+
+    kinds = {
+        # the survival networks reuse the classifiers' machinery, not their kind
+        "classifier": lambda cls: issubclass(cls, ClassifierMixin) and not survival(cls),
+        "transformer": lambda cls: issubclass(cls, TransformerMixin),
+        "survival": survival,
+    }
     if type_filter is not None:
         filters = [type_filter] if isinstance(type_filter, str) else list(type_filter)
         unknown = set(filters) - set(kinds)
         if unknown:
             raise ValueError(f"type_filter must be among {sorted(kinds)}, got {sorted(unknown)}")
-        found = {n: c for n, c in found.items()
-                 if any(issubclass(c, kinds[f]) for f in filters)}
+        found = {n: c for n, c in found.items() if any(kinds[f](c) for f in filters)}
     return sorted(found.items())

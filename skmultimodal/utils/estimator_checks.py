@@ -13,7 +13,11 @@ pictures in several dtypes and file formats, truncated image files, and
 empty and one-row frames. Each must give the same answer or a clear error.
 
 Each check takes ``(estimator, X, y, groups)``; ``X`` is a DataFrame as made
-by :func:`skmultimodal.datasets.make_multimodal_classification`.
+by :func:`skmultimodal.datasets.make_multimodal_classification` (or
+:func:`~skmultimodal.datasets.make_multimodal_survival`). Survival models
+(scikit-survival's interface: ``y`` a structured array of event and time,
+``predict`` a risk score) run the same checks on their risk scores, with
+folds stratified on the event indicator.
 """
 
 import contextlib
@@ -28,6 +32,25 @@ import pandas as pd
 from PIL import Image
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, cross_validate
+from sksurv.base import SurvivalAnalysisMixin
+
+
+def _is_survival(estimator):
+    return isinstance(estimator, SurvivalAnalysisMixin)
+
+
+def _output(fitted, X):
+    """What a fitted estimator gives: probabilities, risk scores (survival
+    models), else its transform."""
+    if _is_survival(fitted):
+        return fitted.predict(X)
+    method = "predict_proba" if hasattr(fitted, "predict_proba") else "transform"
+    return getattr(fitted, method)(X)
+
+
+def _strata(y):
+    """Labels to stratify folds on: the classes, or the event indicator."""
+    return y[y.dtype.names[0]] if getattr(y, "dtype", None) is not None and y.dtype.names else y
 
 
 def check_clone_keeps_params(estimator, X, y, groups):
@@ -42,14 +65,14 @@ def check_pickle_round_trip(estimator, X, y, groups):
     """A pickled and reloaded estimator predicts identical probabilities."""
     fitted = clone(estimator).fit(X, y)
     loaded = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(_output(loaded, X), _output(fitted, X))
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
 
 
 def check_same_random_state_same_model(estimator, X, y, groups):
     """Two fits with the same random_state give identical predictions."""
-    first = clone(estimator).fit(X, y).predict_proba(X)
-    second = clone(estimator).fit(X, y).predict_proba(X)
+    first = _output(clone(estimator).fit(X, y), X)
+    second = _output(clone(estimator).fit(X, y), X)
     np.testing.assert_array_equal(first, second)
 
 
@@ -57,8 +80,8 @@ def check_row_order_invariance(estimator, X, y, groups):
     """Predicting shuffled rows gives the shuffled predictions."""
     fitted = clone(estimator).fit(X, y)
     perm = np.random.default_rng(0).permutation(len(X))
-    np.testing.assert_allclose(fitted.predict_proba(X.iloc[perm]),
-                               fitted.predict_proba(X)[perm], atol=1e-6)
+    np.testing.assert_allclose(_output(fitted, X.iloc[perm]), _output(fitted, X)[perm],
+                               atol=1e-6)
 
 
 def check_grid_search(estimator, X, y, groups):
@@ -71,9 +94,15 @@ def check_grid_search(estimator, X, y, groups):
 
 
 def check_grouped_cross_validate(estimator, X, y, groups):
-    """cross_validate with StratifiedGroupKFold on patient groups, two jobs."""
-    scores = cross_validate(clone(estimator), X, y, groups=groups,
-                            cv=StratifiedGroupKFold(2), scoring="roc_auc", n_jobs=2)
+    """cross_validate with StratifiedGroupKFold on patient groups, two jobs.
+
+    Classifiers are scored by ROC AUC, survival models by their ``score``
+    (Harrell's concordance index) on folds stratified on the event.
+    """
+    folds = list(StratifiedGroupKFold(2).split(X, _strata(y), groups))
+    scores = cross_validate(clone(estimator), X, y, groups=groups, cv=folds,
+                            scoring=None if _is_survival(estimator) else "roc_auc",
+                            n_jobs=2)
     assert np.all((scores["test_score"] >= 0) & (scores["test_score"] <= 1))
 
 
@@ -84,8 +113,7 @@ def check_missing_modality(estimator, X, y, groups):
     X.loc[X.index[::5], "image"] = None
     X.loc[X.index[2::5], tab] = np.nan
     fitted = clone(estimator).fit(X, y)
-    proba = fitted.predict_proba(X)
-    assert np.isfinite(proba).all()
+    assert np.isfinite(_output(fitted, X)).all()
 
 
 def yield_multimodal_checks(estimator):
@@ -121,11 +149,6 @@ def _corrupt(X, row, *, image=None, tab=None):
         X.loc[label, [c for c in X.columns if str(c).startswith("tab_")]] = tab
     return X
 
-
-def _output(fitted, X):
-    """What a fitted estimator gives: probabilities, else its transform."""
-    method = "predict_proba" if hasattr(fitted, "predict_proba") else "transform"
-    return getattr(fitted, method)(X)
 
 
 def check_refuses_values_not_finite_in_float32(estimator, X, y, groups):
@@ -214,10 +237,14 @@ def _needs_y(estimator):
 
 def check_empty_and_one_row_frames(estimator, X, y, groups):
     """An empty frame is an error that says so, at fit and predict; a one-row
-    frame predicts, and fitting on it (one class) is an error that says so."""
+    frame predicts, and fitting on it (one class; for a survival model, one
+    row) is an error that says so."""
     with _raises(ValueError, r"0 rows|0 sample"):
         clone(estimator).fit(X.iloc[:0], y[:0])
-    if is_classifier(estimator) or _needs_y(estimator):
+    if _is_survival(estimator):
+        with _raises(ValueError, r"at least 2 rows"):
+            clone(estimator).fit(X.iloc[:1], y[:1])
+    elif is_classifier(estimator) or _needs_y(estimator):
         with _raises(ValueError, r"only one class|at least 2 classes"):
             clone(estimator).fit(X.iloc[:1], y[:1])
     fitted = clone(estimator).fit(X, y)

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from sksurv.util import Surv
 
 from instance_generator import MULTIMODAL_PARAMS
 from skmultimodal import ImageClassifier, TabularMLPClassifier
@@ -71,10 +72,25 @@ def data():
     return X, y
 
 
+SURVIVAL = {name for name, _ in all_estimators(type_filter="survival")}
+
+
+def _survival_target(y):
+    """A survival target (event, time) for the rows of a classification table."""
+    rng = np.random.default_rng(0)
+    return Surv.from_arrays(rng.random(len(y)) > 0.3, rng.exponential(10, len(y)) + y)
+
+
 def _output(est, X):
+    if _is_survival(est):
+        return est.predict(X)
     if hasattr(est, "predict_proba"):
         return est.predict_proba(X)
     return est.transform(X)
+
+
+def _is_survival(est):
+    return type(est).__name__ in SURVIVAL
 
 
 def _assert_params_equal(a, b):
@@ -113,6 +129,8 @@ def test_every_public_estimator_has_a_test_configuration():
 @pytest.mark.parametrize("name", CASES)
 def test_round_trip_predicts_identically(name, data, tmp_path):
     X, y = data
+    if name in SURVIVAL:
+        y = _survival_target(y)
     est = _instance(name).fit(X, y)
     expected = _output(est, X)
     path = tmp_path / "model.skops"
