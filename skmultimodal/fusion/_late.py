@@ -114,6 +114,21 @@ class LateFusionClassifier(MultimodalMixin, ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray
         Column names of X (when they are strings).
 
+    Notes
+    -----
+    Late fusion cannot learn interactions between modalities. Each estimator
+    sees one modality and is trained to predict the label from it alone, and
+    the combination only averages (voting) or reweighs (stacking) those
+    per-modality predictions. When the label depends on how the modalities
+    combine rather than on the sum of their separate evidence (e.g. the sign
+    of the product of an image feature and a tabular feature, as in
+    ``make_multimodal_classification(interaction=True)``), every
+    per-modality prediction is at chance and so is their combination,
+    whatever the estimators. Use :class:`IntermediateFusionClassifier` or
+    :class:`CrossAttentionFusionClassifier`, which learn a joint
+    representation, when such interactions are plausible; late fusion suits
+    modalities that carry separate, additive evidence.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -65,6 +65,21 @@ def make_stacking_ensemble(modalities, *, max_epochs=10, batch_size=32, lr=1e-3,
         ``pipe.set_params(features__us__image_size=128,
         features__early_stopping=True)``.
 
+    Notes
+    -----
+    The ensemble is not made to learn interactions between modalities. Each
+    CNN of stage 1 is trained on its image modality alone to predict the
+    label, so when the label depends on how the modalities combine rather
+    than on the sum of their separate evidence (e.g. the sign of the product
+    of a feature of each, as in
+    ``make_multimodal_classification(interaction=True)``), no CNN gets a
+    training signal and its features say little about the label; stage 2
+    then has nothing to combine, and its base learners' probabilities are
+    stacked, not multiplied. Use
+    :class:`~skmultimodal.fusion.IntermediateFusionClassifier` or
+    :class:`~skmultimodal.fusion.CrossAttentionFusionClassifier`, trained end
+    to end on all modalities, when such interactions are plausible.
+
     Examples
     --------
     >>> from skmultimodal import ImageModality
