@@ -50,6 +50,8 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
     weight_decay : float, default=1e-2
+    %(lr_schedule)s
+        Default: None.
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` and stop when the
@@ -125,6 +127,9 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     'resnet18'
     """
 
+    #: Also the value of estimators pickled before the parameter existed.
+    lr_schedule = None
+
     _parameter_constraints = {
         "modalities": [list, tuple],
         "embed_dim": [POSITIVE_INT],
@@ -139,8 +144,9 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
 
     def __init__(self, modalities, *, embed_dim=128, fusion="concat", kronecker_dim=16,
                  head_hidden_sizes=(128,), dropout=0.2, modality_dropout=0.1,
-                 max_epochs=20, batch_size=32, lr=1e-3, optimizer="adamw",
-                 weight_decay=1e-2, class_weight=None, early_stopping=False,
+                 max_epochs=20, batch_size=32, lr=1e-3,
+                 optimizer="adamw", weight_decay=1e-2, lr_schedule=None,
+                 class_weight=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
                  compile=False, cache_images=False, accelerator=None, device="auto",
@@ -157,6 +163,7 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

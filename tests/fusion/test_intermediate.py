@@ -122,3 +122,13 @@ def test_modality_missing_in_every_training_row(data):
     X = X.assign(image=None)
     with pytest.raises(ValueError, match="'img' is missing in every training row"):
         IntermediateFusionClassifier(two_modalities(), **FAST).fit(X, y)
+
+
+def test_lr_schedule(data):
+    X, y = data
+    clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8,
+                                       lr_schedule="warmup_cosine", **FAST).fit(X, y)
+    lrs = [b["event_lr"] for epoch in clf.net_.history[:, "batches"] for b in epoch]
+    assert max(lrs) == pytest.approx(FAST["lr"], rel=0.05)
+    assert lrs[-1] < 0.5 * FAST["lr"]
+    assert IntermediateFusionClassifier(two_modalities()).lr_schedule is None
