@@ -15,8 +15,9 @@ Usage::
 
     python benchmarks/bench_interactions.py --model intermediate
     python benchmarks/bench_interactions.py --model cross_attention --seeds 0 1 2
-    python benchmarks/bench_interactions.py --model intermediate \\
-        --params '{"lr_schedule": null, "embed_norm": false}' --label before
+    python benchmarks/bench_interactions.py --noise 0.5   # the generator's default
+    python benchmarks/bench_interactions.py --model intermediate --label kronecker \\
+        --params '{"fusion": "kronecker", "lr": 0.003, "lr_schedule": "warmup_cosine"}'
     python benchmarks/bench_interactions.py --model intermediate --additive
 
 Rows are appended to ``benchmarks/results/interactions.csv`` (``--output``).
