@@ -92,6 +92,8 @@ def _plain_loop_row(data, seed, epochs):
     net.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
 
     def tensor(X):
+        if hasattr(X, "iloc"):  # a DataFrame of image cells
+            X = np.stack(X.iloc[:, 0].to_list())
         return torch.from_numpy(np.asarray(X, dtype=np.float32) / 127.5 - 1.0)[:, None]
 
     X, y = tensor(data["train"][0]), torch.as_tensor(data["train"][1])
