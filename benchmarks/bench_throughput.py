@@ -132,8 +132,8 @@ class PlainDataset(Dataset):
 
 # -- the two models ---------------------------------------------------------
 def image_module():
-    return ImageClassifierModule(n_classes=2, backbone="resnet18", weights=None,
-                                 in_channels=3)
+    return ImageClassifierModule(n_classes=2, encoder={
+        "backbone": "resnet18", "weights": None, "in_channels": 3})
 
 
 def fusion_specs():
