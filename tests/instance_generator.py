@@ -24,9 +24,11 @@ from skmultimodal.utils.discovery import all_estimators
 # outside [0, 1] is an error until its range is stated).
 _CHECK_RANGE = None
 INIT_PARAMS = {
+    # scikit-learn's feature vectors read as images: no flips or affine
+    # transforms of them (the default augmentation is for pictures)
     "ImageClassifier": dict(
         backbone="simple_cnn", image_size=8, max_epochs=30, batch_size=32, lr=1e-2,
-        intensity_range=_CHECK_RANGE, random_state=0, device="cpu",
+        intensity_range=_CHECK_RANGE, augment=False, random_state=0, device="cpu",
     ),
     "ImageEmbedder": dict(backbone="simple_cnn", image_size=8, intensity_range=_CHECK_RANGE,
                           random_state=0, device="cpu"),

@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
 )
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
 from ..data import MultimodalDataset
@@ -34,7 +34,7 @@ from ..utils._torch import (
     resolve_seed,
     torch_seed,
 )
-from ._callbacks import RecalibrateBatchNorm, StopOnNonFiniteLoss
+from ._callbacks import FitLRScheduler, RecalibrateBatchNorm, StopOnNonFiniteLoss
 from ._net import AcceleratedNetClassifier, NetClassifier
 
 
@@ -190,10 +190,10 @@ def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
     total = max(1, int(max_epochs) * max(1, int(batches_per_epoch)))
     warmup = max(1, int(round(WARMUP_FRACTION * total)))
     if lr_schedule == "warmup_cosine":
-        return LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
+        return FitLRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
                            lr_lambda=WarmupCosine(total, warmup), step_every="batch")
     if lr_schedule == "onecycle":
-        return LRScheduler(policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=float(lr),
+        return FitLRScheduler(policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=float(lr),
                            total_steps=total + 1, pct_start=warmup / total,
                            step_every="batch")
     raise ValueError(

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from torch.utils.data import Subset
 
 
@@ -204,3 +204,22 @@ class StopOnNonFiniteLoss(Callback):
             "scaling), an fp16 overflow (precision='fp16': try 'bf16' or None), "
             "or pretrained weights that are not finite. Training was stopped."
         )
+
+
+class FitLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` that lets go of its scheduler when training ends.
+
+    A torch scheduler replaces its optimiser's ``step`` by a wrapper that
+    counts the steps; under Accelerate that optimiser is a plain object whose
+    wrapped ``step`` cannot be pickled. A new scheduler is made at the start
+    of every fit, so when training ends the wrapper and the scheduler are
+    dropped and the fitted estimator pickles.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        self.lr_scheduler_ = None
+        for name in getattr(net, "_optimizers", ()):
+            optimizer = getattr(net, name + "_", None)
+            step = vars(optimizer).get("step") if hasattr(optimizer, "__dict__") else None
+            if getattr(step, "_wrapped_by_lr_sched", False):
+                del optimizer.step

@@ -37,10 +37,11 @@ class Substitution:
 # indentation of a parameter description in a class docstring.
 _recalibrate_bn = """recalibrate_bn : bool or int, default=True
         After training, recompute the batch-norm running statistics with the
-        final weights over the training set (True), over at most this many
-        training batches (an int), or not at all (False). Without it,
-        evaluation-mode predictions can collapse on small data sets; it costs
-        about a third of an epoch (see ``benchmarks/README.md``)."""
+        final weights over a seeded quarter of the training rows, at least two
+        batches (True), over at most this many training batches (an int), or
+        not at all (False). Without it, evaluation-mode predictions can
+        collapse on small data sets; it costs about a twelfth of an epoch
+        (see ``docs/performance.md``)."""
 
 _num_workers = """num_workers : "auto" or int, default="auto"
         DataLoader worker processes reading images. "auto" uses none on the
