@@ -32,10 +32,12 @@ class ImageClassifier(BaseNetClassifier):
     """Image classifier (SimpleCNN, ResNet-18/50 with optional ECA/CBAM attention).
 
     The training defaults (AdamW, warm-up and cosine decay of the learning
-    rate, label smoothing, the "ultrasound" augmentation preset, 30 epochs)
-    follow the published recipes for small medical images; the previous
-    defaults were ``optimizer="adam", weight_decay=0.0, lr_schedule=None,
-    label_smoothing=0.0, augment=False, max_epochs=10``.
+    rate, label smoothing, 30 epochs) follow the published recipes for small
+    medical images; the previous defaults were ``optimizer="adam",
+    weight_decay=0.0, lr_schedule=None, label_smoothing=0.0,
+    max_epochs=10``. Augmentation is off by default: flips and shifts
+    destroy signals that depend on position or side, so choose the preset
+    of your kind of image (``augment="ultrasound"`` and so on).
 
     Parameters
     ----------
@@ -57,7 +59,7 @@ class ImageClassifier(BaseNetClassifier):
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
-    augment : bool, str or callable, default="ultrasound"
+    augment : bool, str or callable, default=False
         Training-time augmentation: False (none), a preset for a kind of
         image, True or "default" (the "generic" preset), or a callable that
         receives the float (C, H, W) tensor in [0, 1] before normalisation.
@@ -156,7 +158,7 @@ class ImageClassifier(BaseNetClassifier):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 intensity_range="auto", augment="ultrasound", tta=False,
+                 intensity_range="auto", augment=False, tta=False,
                  backbone_params=None, dropout=0.0, max_epochs=30,
                  batch_size=32, lr=1e-3, optimizer="adamw",
                  weight_decay=0.05, lr_schedule="warmup_cosine",
