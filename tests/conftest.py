@@ -76,3 +76,22 @@ def cli_error(capsys):
         return lines[0]
 
     return read
+
+
+@pytest.fixture
+def count_reads(monkeypatch):
+    """Count image reads, in this process and in forked DataLoader workers."""
+    import multiprocessing
+
+    from skmultimodal.data import _dataset
+
+    counter = multiprocessing.Value("i", 0)
+    read = _dataset.read_image
+
+    def counting_read(cell, row=None, **kwargs):
+        with counter.get_lock():
+            counter.value += 1
+        return read(cell, row=row, **kwargs)
+
+    monkeypatch.setattr(_dataset, "read_image", counting_read)
+    return counter

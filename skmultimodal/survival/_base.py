@@ -7,8 +7,8 @@ from sklearn.utils.validation import check_is_fitted
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.functions import StepFunction
 from sksurv.linear_model.coxph import BreslowEstimator
-from sksurv.util import check_y_survival
 
+from ..model_selection._survival_metrics import check_survival_y
 from ._losses import CoxPHLoss, DiscreteTimeLoss
 
 #: Survival losses of the network estimators.
@@ -28,17 +28,7 @@ def check_survival_target(y, n_rows, who):
             "e.g. sksurv.util.Surv.from_arrays(event, time); got "
             f"{type(y).__name__}{'' if not hasattr(y, 'dtype') else f' of dtype {y.dtype}'}."
         )
-    event_name, time_name = y.dtype.names
-    time = np.asarray(y[time_name], dtype=float)
-    bad = np.flatnonzero(~np.isfinite(time) | (time < 0))
-    if bad.size:
-        raise ValueError(
-            f"y has {bad.size} time(s) that are negative, NaN or infinite, at positions "
-            f"{bad[:10].tolist()}; survival times must be finite and >= 0.")
-    event, time = check_y_survival(y)
-    if len(event) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(event)} entries.")
-    return event.astype(bool), time.astype(float)
+    return check_survival_y(y, n_rows)
 
 
 def _never(estimator):

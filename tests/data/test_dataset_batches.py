@@ -39,20 +39,6 @@ def _assert_same(a, b):
     torch.testing.assert_close(ya, yb, rtol=0, atol=0)
 
 
-@pytest.fixture
-def count_reads(monkeypatch):
-    counter = multiprocessing.Value("i", 0)
-    read = _dataset.read_image
-
-    def counting_read(cell, row=None, **kwargs):
-        with counter.get_lock():
-            counter.value += 1
-        return read(cell, row=row, **kwargs)
-
-    monkeypatch.setattr(_dataset, "read_image", counting_read)
-    return counter
-
-
 @pytest.mark.parametrize("cells", ["stack", "list", "object"])
 def test_batches_equal_the_per_item_batches(cells):
     images = _images()

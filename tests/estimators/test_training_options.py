@@ -12,7 +12,7 @@ import torch
 from sklearn.base import clone
 
 from skmultimodal import ImageClassifier, TabularMLPClassifier
-from skmultimodal.data import ImageSource, ImageTransform, _dataset
+from skmultimodal.data import ImageSource, ImageTransform
 from skmultimodal.data._dataset import ImageCache
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.estimators._net import AcceleratedNetClassifier, NetClassifier
@@ -60,21 +60,6 @@ def _make(name, **params):
     cls = {"intermediate": IntermediateFusionClassifier,
            "cross": CrossAttentionFusionClassifier}[name]
     return _fusion(cls, **params)
-
-
-@pytest.fixture
-def count_reads(monkeypatch):
-    """Count image reads, in this process and in forked DataLoader workers."""
-    counter = multiprocessing.Value("i", 0)
-    read = _dataset.read_image
-
-    def counting_read(cell, row=None, **kwargs):
-        with counter.get_lock():
-            counter.value += 1
-        return read(cell, row=row, **kwargs)
-
-    monkeypatch.setattr(_dataset, "read_image", counting_read)
-    return counter
 
 
 # -- mixed precision ----------------------------------------------------------
