@@ -491,6 +491,11 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
             finally:
                 for cache in caches.values():
                     cache.clear()
+                # the fitted net keeps its validation rows (predefined split):
+                # not the tensor their in-memory images were prepared into
+                for ds in (dataset, valid_ds):
+                    if hasattr(ds, "clear_prepared"):
+                        ds.clear_prepared()
         self.n_iter_ = len(self.net_.history)
         return self
 

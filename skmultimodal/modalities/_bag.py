@@ -89,8 +89,11 @@ class ImageBagModality(ImageModality):
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
-    augment : bool, "default" or callable, default=False
-        Training-time augmentation of each instance.
+    augment : bool, str or callable, default=False
+        Training-time augmentation of each instance: False, True (the
+        "generic" preset), a preset ("generic", "ultrasound", "mammography",
+        "histology"; see :func:`skmultimodal.data.default_augmentation`) or a
+        callable.
     backbone_params : dict, default=None
         Further keyword arguments of the backbone.
 
