@@ -99,6 +99,49 @@ def image_columns(frame, n_probe=20):
     return found
 
 
+#: Backbones that take a ``stem``.
+RESNETS = ("resnet18", "resnet50")
+#: Largest image side (px) that gets the small-image ResNet stem by default.
+SMALL_STEM_MAX_SIZE = 64
+
+
+def resolve_stem(stem, image_size, weights=None, *, arch="resnet18"):
+    """The ResNet stem a modality uses.
+
+    Parameters
+    ----------
+    stem : {"auto", "imagenet", "small"}
+        "auto" chooses as below; the other values are kept.
+    image_size : None, int or (int, int)
+        The modality's image size.
+    weights : None, str, path, torchvision weights or dict, default=None
+        The modality's weights.
+    arch : str, default="resnet18"
+
+    Returns
+    -------
+    stem : {"imagenet", "small"}
+        With weights, the stem they were trained with (torchvision weights:
+        "imagenet"; a state dict: "small" if its ``conv1`` is 3x3). Without,
+        "small" when both sides of ``image_size`` are at most 64 px, else
+        "imagenet".
+
+    Examples
+    --------
+    >>> resolve_stem("auto", 28), resolve_stem("auto", 224)
+    ('small', 'imagenet')
+    """
+    if stem != "auto":
+        return stem
+    from ..nn._weights import weights_stem
+
+    trained = weights_stem(weights, arch=arch)
+    if trained is not None:
+        return trained
+    size = check_image_size(image_size)
+    return "small" if size is not None and max(size) <= SMALL_STEM_MAX_SIZE else "imagenet"
+
+
 @substitute_shared_params
 class ImageModality(BaseEstimator):
     """An image modality: a column of image paths or arrays and its encoder.
@@ -136,7 +179,12 @@ class ImageModality(BaseEstimator):
         predict time.
     backbone_params : dict, default=None
         Further keyword arguments of the backbone, e.g.
-        ``{"channels": (16, 32)}`` for a smaller SimpleCNN.
+        ``{"channels": (16, 32)}`` for a smaller SimpleCNN. For a ResNet,
+        ``"stem"`` ("imagenet" or "small") picks its first layers; without
+        it, images of at most 64 px per side get the small-image stem (3x3
+        convolution of stride 1, no max-pooling, as the ResNets of CIFAR and
+        MedMNIST), larger ones torchvision's; weights always get the stem they
+        were trained with.
     """
 
     _parameter_constraints = dict(IMAGE)
@@ -188,8 +236,13 @@ class ImageModality(BaseEstimator):
         -------
         spec : dict
             ``kind="image"``, ``backbone``, ``attention``, ``weights``,
-            ``in_channels``, ``freeze_backbone`` and ``backbone_params``.
+            ``in_channels``, ``freeze_backbone`` and ``backbone_params``
+            (with the resolved ``"stem"`` for a ResNet).
         """
+        params = dict(self.backbone_params or {})
+        if self.backbone in RESNETS:
+            params["stem"] = resolve_stem(params.get("stem", "auto"), self.image_size,
+                                          self.weights, arch=self.backbone)
         return dict(
             kind="image",
             backbone=self.backbone,
@@ -197,7 +250,7 @@ class ImageModality(BaseEstimator):
             weights=self.weights,
             in_channels=self.channels,
             freeze_backbone=bool(self.freeze_backbone),
-            backbone_params=dict(self.backbone_params or {}),
+            backbone_params=params,
         )
 
     def missing_mask(self, cells):

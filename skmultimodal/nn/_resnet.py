@@ -6,7 +6,10 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from ._attention import check_attention, create_attention
 from ._checks import check_positive_int
 
-__all__ = ["ResNetBackbone"]
+__all__ = ["ResNetBackbone", "STEMS"]
+
+#: Valid ``stem`` values of :class:`ResNetBackbone`.
+STEMS = ("imagenet", "small")
 
 #: Supported architectures: block type and number of blocks per stage.
 _ARCHS = {
@@ -95,6 +98,13 @@ class ResNetBackbone(nn.Module):
     in_channels : int, default=3
         Number of input channels. Other than 3, ``conv1`` is replaced by a
         new convolution with that many input channels.
+    stem : {"imagenet", "small"}, default="imagenet"
+        "imagenet" keeps torchvision's stem (7x7 convolution of stride 2,
+        then 3x3 max-pooling: the feature map is 1/32 of the input).
+        "small" is the stem of the ResNets for small images (CIFAR, MedMNIST):
+        one 3x3 convolution of stride 1 and no max-pooling, so the feature map
+        is 1/8 of the input (4x4 at 28 px instead of 1x1) at about 16 times
+        the compute. Its ``conv1`` is 3x3, so ImageNet weights do not fit it.
 
     Attributes
     ----------
@@ -125,18 +135,26 @@ class ResNetBackbone(nn.Module):
     first_conv = "conv1"
     ignored_prefixes = ("fc.",)
 
-    def __init__(self, arch="resnet18", attention=None, in_channels=3):
+    def __init__(self, arch="resnet18", attention=None, in_channels=3, stem="imagenet"):
         super().__init__()
         if arch not in _ARCHS:
             raise ValueError(f"unknown arch {arch!r}; valid archs are {list(_ARCHS)}")
+        if stem not in STEMS:
+            raise ValueError(f"unknown stem {stem!r}; valid stems are {list(STEMS)}")
         check_attention(attention)
         in_channels = check_positive_int(in_channels, "in_channels")
         self.arch = arch
         self.attention = attention
         self.in_channels = in_channels
+        self.stem = stem
         net = _build_resnet(arch, attention)
         self.num_features = net.fc.in_features
-        if in_channels != 3:
+        if stem == "small":
+            net.conv1 = nn.Conv2d(in_channels, net.conv1.out_channels, kernel_size=3,
+                                  stride=1, padding=1, bias=False)
+            nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
+            net.maxpool = nn.Identity()
+        elif in_channels != 3:
             old = net.conv1
             net.conv1 = nn.Conv2d(in_channels, old.out_channels, kernel_size=old.kernel_size,
                                   stride=old.stride, padding=old.padding, bias=False)

@@ -14,7 +14,7 @@ from torchvision.models import WeightsEnum
 
 from ._attention import CBAM, ECA
 
-__all__ = ["resolve_weights", "load_state_dict_file", "load_weights"]
+__all__ = ["resolve_weights", "load_state_dict_file", "load_weights", "weights_stem"]
 
 #: Architectures with torchvision pretrained weights.
 _TORCHVISION_ARCHS = ("resnet18", "resnet50")
@@ -298,6 +298,15 @@ def _load_into(model, state_dict, source):
     unexpected = sd.keys() - own.keys()
     mismatched = {k for k in sd.keys() & own.keys() if sd[k].shape != own[k].shape}
     if missing or unexpected or mismatched:
+        if conv_key in mismatched and sd[conv_key].dim() == 4 \
+                and sd[conv_key].shape[2:] != own[conv_key].shape[2:]:
+            raise ValueError(
+                f"weights from {source} have a {_kernel(sd[conv_key])} first convolution "
+                f"(stem {_stem_of(sd[conv_key])!r}) but {type(model).__name__} has a "
+                f"{_kernel(own[conv_key])} one (stem {getattr(model, 'stem', None)!r}); "
+                f"build it with stem={_stem_of(sd[conv_key])!r} (backbone_params="
+                f"{{'stem': {_stem_of(sd[conv_key])!r}}})"
+            )
         parts = []
         if missing:
             parts.append(f"missing keys {_describe(missing)}")
@@ -313,6 +322,46 @@ def _load_into(model, state_dict, source):
     for key in own.keys() - sd.keys():  # allowed gaps keep their current values
         sd[key] = own[key]
     model.load_state_dict(sd, strict=True)
+
+
+def _kernel(weight):
+    return "x".join(str(int(k)) for k in weight.shape[2:])
+
+
+def _stem_of(weight):
+    return "small" if tuple(weight.shape[2:]) == (3, 3) else "imagenet"
+
+
+def weights_stem(weights, *, arch):
+    """The ResNet stem that ``weights`` were trained with.
+
+    Parameters
+    ----------
+    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
+        As :func:`resolve_weights` accepts them.
+    arch : str
+        Architecture name.
+
+    Returns
+    -------
+    stem : {"imagenet", "small"} or None
+        "imagenet" for torchvision weights and state dicts whose ``conv1`` is
+        7x7, "small" for a 3x3 ``conv1``, None without weights or when the
+        state dict has no ``conv1.weight``.
+    """
+    resolved = resolve_weights(weights, arch=arch)
+    if resolved is None:
+        return None
+    if isinstance(resolved, WeightsEnum):
+        return "imagenet"
+    if isinstance(resolved, Path):
+        state_dict = load_state_dict_file(resolved)
+    else:
+        state_dict = _unwrap(resolved, "the given state dict")
+    weight = state_dict.get("conv1.weight")
+    if weight is None or weight.dim() != 4:
+        return None
+    return _stem_of(weight)
 
 
 def load_weights(model, weights):

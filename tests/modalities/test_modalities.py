@@ -13,13 +13,40 @@ def test_image_modality_params_and_validation():
     assert clone(mod).get_params()["attention"] == "cbam"
     assert mod.check_params().encoder_spec() == dict(
         kind="image", backbone="resnet18", attention="cbam", weights=None, in_channels=3,
-        freeze_backbone=False, backbone_params={})
+        freeze_backbone=False, backbone_params={"stem": "small"})
     # the small CNN takes attention after each convolution block, as the ResNets do
     # inside their residual blocks
     cnn = ImageModality("us", backbone="simple_cnn", attention="eca").check_params()
     assert cnn.encoder_spec()["attention"] == "eca"
     with pytest.raises(ValueError, match="The 'attention' parameter of ImageModality must be"):
         ImageModality("us", backbone="simple_cnn", attention="se").check_params()
+
+
+@pytest.mark.parametrize("size, stem", [(28, "small"), ((32, 64), "small"), (65, "imagenet"),
+                                        (224, "imagenet"), (None, "imagenet")])
+def test_resnet_stem_follows_image_size(size, stem):
+    spec = ImageModality("us", image_size=size).encoder_spec()
+    assert spec["backbone_params"] == {"stem": stem}
+    # an explicit stem is kept; other backbones get none
+    kept = ImageModality("us", image_size=size, backbone_params={"stem": "imagenet"})
+    assert kept.encoder_spec()["backbone_params"] == {"stem": "imagenet"}
+    cnn = ImageModality("us", backbone="simple_cnn", image_size=size)
+    assert "stem" not in cnn.encoder_spec()["backbone_params"]
+
+
+def test_resnet_stem_follows_the_weights(tmp_path):
+    import torch
+
+    from skmultimodal.nn import ResNetBackbone
+
+    small = tmp_path / "small.pt"
+    torch.save(ResNetBackbone(stem="small").state_dict(), small)
+    large = tmp_path / "large.pt"
+    torch.save(ResNetBackbone(stem="imagenet").state_dict(), large)
+    assert ImageModality("us", image_size=224, weights=str(small)).encoder_spec()[
+        "backbone_params"] == {"stem": "small"}
+    assert ImageModality("us", image_size=28, weights=str(large)).encoder_spec()[
+        "backbone_params"] == {"stem": "imagenet"}
 
 
 def test_image_modality_cells_and_missing_rows(tmp_path):

@@ -206,3 +206,25 @@ def test_get_backbone_errors():
         ResNetBackbone("resnet34")
     with pytest.raises(ValueError, match="in_channels"):
         ResNetBackbone(in_channels=0)
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_small_stem_keeps_resolution(in_channels):
+    net = ResNetBackbone("resnet18", in_channels=in_channels, stem="small")
+    assert net.conv1.kernel_size == (3, 3) and net.conv1.stride == (1, 1)
+    assert isinstance(net.maxpool, torch.nn.Identity)
+    assert net.forward_features(torch.randn(2, in_channels, 28, 28)).shape == (2, 512, 4, 4)
+    # torchvision's stem leaves one position at 28 px
+    assert ResNetBackbone("resnet18").forward_features(torch.randn(2, 3, 28, 28)).shape[2:] \
+        == (1, 1)
+    with pytest.raises(ValueError, match="unknown stem 'tiny'"):
+        ResNetBackbone(stem="tiny")
+
+
+def test_weights_of_the_other_stem_are_refused_by_name():
+    from skmultimodal.nn import load_weights
+
+    small = ResNetBackbone(stem="small").state_dict()
+    with pytest.raises(ValueError, match=r"3x3 first convolution \(stem 'small'\).*stem='small'"):
+        load_weights(ResNetBackbone(stem="imagenet"), small)
+    load_weights(ResNetBackbone(stem="small"), small)
