@@ -71,6 +71,24 @@ class _AttnBlockFactory:
         return self.block(*args, attention=self.attention, **kwargs)
 
 
+def _dilate(layer, previous, dilation):
+    """Turn the stride of a ResNet stage into dilation (``replace_stride_with_dilation``).
+
+    The stage keeps its weights; its strided convolutions get stride 1, the
+    3x3 convolutions of its first block dilation ``previous`` and those of the
+    other blocks ``dilation``.
+    """
+    for i, block in enumerate(layer):
+        rate = previous if i == 0 else dilation
+        for conv in block.modules():
+            if isinstance(conv, nn.Conv2d):
+                if conv.stride != (1, 1):
+                    conv.stride = (1, 1)
+                if conv.kernel_size == (3, 3):
+                    conv.dilation = (rate, rate)
+                    conv.padding = (rate, rate)
+
+
 def _build_resnet(arch, attention):
     if attention is None:
         return getattr(torchvision.models, arch)(weights=None)
@@ -105,6 +123,14 @@ class ResNetBackbone(nn.Module):
         one 3x3 convolution of stride 1 and no max-pooling, so the feature map
         is 1/8 of the input (4x4 at 28 px instead of 1x1) at about 16 times
         the compute. Its ``conv1`` is 3x3, so ImageNet weights do not fit it.
+    output_stride : int, default=None
+        Ratio of the input size to the last feature map's (the token grid of
+        cross-attention, the resolution of Grad-CAM). None keeps the stem's
+        (32 for "imagenet", 8 for "small"); half of it dilates ``layer4``
+        instead of striding it, a quarter ``layer3`` and ``layer4`` (as
+        DeepLab and torchvision's ``replace_stride_with_dilation``). The
+        weights are the same, so pretrained weights still load; the compute of
+        the dilated stages grows 4 or 16 times.
 
     Attributes
     ----------
@@ -135,7 +161,8 @@ class ResNetBackbone(nn.Module):
     first_conv = "conv1"
     ignored_prefixes = ("fc.",)
 
-    def __init__(self, arch="resnet18", attention=None, in_channels=3, stem="imagenet"):
+    def __init__(self, arch="resnet18", attention=None, in_channels=3, stem="imagenet",
+                 output_stride=None):
         super().__init__()
         if arch not in _ARCHS:
             raise ValueError(f"unknown arch {arch!r}; valid archs are {list(_ARCHS)}")
@@ -147,6 +174,15 @@ class ResNetBackbone(nn.Module):
         self.attention = attention
         self.in_channels = in_channels
         self.stem = stem
+        natural = 32 if stem == "imagenet" else 8
+        strides = {natural: 0, natural // 2: 1, natural // 4: 2}
+        if output_stride is None:
+            output_stride = natural
+        if output_stride not in strides:
+            raise ValueError(
+                f"output_stride={output_stride!r} is not available with stem {stem!r}; "
+                f"valid values are {sorted(strides, reverse=True)}")
+        self.output_stride = output_stride
         net = _build_resnet(arch, attention)
         self.num_features = net.fc.in_features
         if stem == "small":
@@ -167,6 +203,10 @@ class ResNetBackbone(nn.Module):
         self.layer2 = net.layer2
         self.layer3 = net.layer3
         self.layer4 = net.layer4
+        dilation = 1
+        for layer in (self.layer3, self.layer4)[2 - strides[output_stride]:]:
+            _dilate(layer, dilation, dilation * 2)
+            dilation *= 2
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten(1)
 

@@ -228,3 +228,26 @@ def test_weights_of_the_other_stem_are_refused_by_name():
     with pytest.raises(ValueError, match=r"3x3 first convolution \(stem 'small'\).*stem='small'"):
         load_weights(ResNetBackbone(stem="imagenet"), small)
     load_weights(ResNetBackbone(stem="small"), small)
+
+
+@pytest.mark.parametrize("stem, output_stride, grid", [
+    ("imagenet", None, 2), ("imagenet", 16, 4), ("imagenet", 8, 8),
+    ("small", None, 8), ("small", 4, 16), ("small", 2, 32)])
+def test_output_stride_sets_the_token_grid(stem, output_stride, grid):
+    net = ResNetBackbone("resnet18", stem=stem, output_stride=output_stride)
+    assert net.forward_features(torch.randn(1, 3, 64, 64)).shape[2:] == (grid, grid)
+
+
+def test_output_stride_matches_torchvision_dilation():
+    net = ResNetBackbone("resnet50", output_stride=8).eval()
+    tv = torchvision.models.resnet50(replace_stride_with_dilation=[False, True, True]).eval()
+    net.load_state_dict({k: v for k, v in tv.state_dict().items() if not k.startswith("fc.")})
+    x = torch.randn(1, 3, 48, 48)
+    expected = nn.Sequential(*list(tv.children())[:-2])(x)
+    torch.testing.assert_close(net.forward_features(x), expected)
+
+
+def test_output_stride_errors():
+    with pytest.raises(ValueError, match=r"output_stride=4 is not available with stem "
+                                         r"'imagenet'; valid values are \[32, 16, 8\]"):
+        ResNetBackbone(output_stride=4)
