@@ -2,6 +2,7 @@
 
 from ._dataset import ArraySource, ImageSource, MultimodalDataset
 from ._io import IMAGE_SUFFIXES, read_image, read_image_file
+from ._roi import CroppedImage, mask_box
 from ._transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -12,6 +13,7 @@ from ._transforms import (
 
 __all__ = [
     "ArraySource",
+    "CroppedImage",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "IMAGE_SUFFIXES",
@@ -20,6 +22,7 @@ __all__ = [
     "IntensityError",
     "MultimodalDataset",
     "default_augmentation",
+    "mask_box",
     "read_image",
     "read_image_file",
 ]

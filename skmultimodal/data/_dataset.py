@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import Dataset, default_collate, get_worker_info
 
 from ._bags import InstanceBag, pad_bags
-from ._io import describe_cell, is_missing, is_path, read_image
+from ._io import describe_cell, is_missing, read_image
+from ._roi import reads_file
 from ._transforms import ImageTransform, IntensityError
 
 
@@ -55,7 +56,9 @@ class ImageSource:
     Parameters
     ----------
     cells : sequence or ndarray
-        One cell per row: a file path or an image array. An ndarray of shape
+        One cell per row: a file path, an image array, or a
+        :class:`~skmultimodal.data.CroppedImage` (an image cropped to its
+        lesion, see ``ImageModality(roi=...)``). An ndarray of shape
         (n, H, W[, C]) holds the images themselves.
     transform : callable
         Maps an image array to a (C, H, W) float tensor.
@@ -78,7 +81,8 @@ class ImageSource:
 
     Notes
     -----
-    When every cell is an in-memory array (or missing) and the transform is
+    When every cell is an in-memory array (or missing, or an in-memory array
+    cropped to its lesion) and the transform is
     an :class:`~skmultimodal.data.ImageTransform` without augmentation, the
     first call of :meth:`batch` prepares every row once into one tensor of at
     most :data:`STACK_MAX_BYTES` (the same tensors as ``source[i]``, stacked)
@@ -140,7 +144,7 @@ class ImageSource:
         cells = self.cells
         if isinstance(cells, np.ndarray) and cells.dtype != object:
             return cells.ndim >= 3
-        return not any(is_path(c) for c in cells)
+        return not any(reads_file(c) for c in cells)
 
     def _build_stack(self):
         """Every row prepared (as ``source[i]`` without a cache), stacked; or None."""

@@ -161,8 +161,10 @@ def read_image(cell, row=None, *, reduce_to=None):
 
     Parameters
     ----------
-    cell : str, os.PathLike or array-like
-        File path or in-memory image.
+    cell : str, os.PathLike, array-like or CroppedImage
+        File path or in-memory image; a
+        :class:`~skmultimodal.data.CroppedImage` gives its crop (the image
+        decoded at full size, then cropped to its region of interest).
     row : object, default=None
         Row label used in error messages.
     reduce_to : (int, int), default=None
@@ -175,6 +177,10 @@ def read_image(cell, row=None, *, reduce_to=None):
     """
     if is_path(cell):
         return read_image_file(cell, row=row, reduce_to=reduce_to)
+    from ._roi import CroppedImage
+
+    if isinstance(cell, CroppedImage):
+        return cell.read()
     if is_missing(cell):
         raise ValueError(f"Image is missing{describe_row(row)}.")
     if isinstance(cell, (int, float, np.number, bool)):
@@ -187,6 +193,9 @@ def read_image(cell, row=None, *, reduce_to=None):
 
 def describe_cell(cell, row=None):
     """Where an image came from, for error messages: its row and its file."""
+    describe = getattr(cell, "describe", None)
+    if callable(describe):  # a CroppedImage: its image and mask files
+        return describe()
     where = describe_row(row)
     if is_path(cell):
         where = f"{where} (file '{cell}')" if where else f" (file '{cell}')"

@@ -13,7 +13,7 @@ from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._base import check_not_empty
 from ._cache import check_memory, encode_source
-from ._image_input import image_cells
+from ._image import roi_image_cells
 
 
 @substitute_shared_params
@@ -39,6 +39,18 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
+    roi : str, default=None
+        Name of the DataFrame column holding each row's region of interest
+        (X must then be a DataFrame): a lesion mask (path to a mask image or
+        2-D array, nonzero = lesion) or a box ``(x0, y0, x1, y1)`` in pixel
+        coordinates of the original image. Each image is cropped to the
+        lesion's bounding box plus ``roi_margin`` before resizing, the same
+        way at fit and predict time (see
+        :class:`~skmultimodal.modalities.ImageModality`); a missing cell or
+        an all-zero mask keeps the whole image. None uses whole images.
+    roi_margin : float, default=0.1
+        Margin added on every side of the lesion's box, as a fraction of
+        its width and height: a rim of surrounding tissue stays in view.
     batch_size : int, default=64
     num_workers : int, default=0
     device : str, default="auto"
@@ -68,7 +80,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         **pick(IMAGE, ["column", "backbone", "attention", "weights", "image_size",
-                       "channels", "normalize", "intensity_range"]),
+                       "channels", "normalize", "intensity_range", "roi",
+                       "roi_margin"]),
         **pick(TRAINING, ["batch_size", "device", "random_state", "verbose"]),
         "num_workers": [NON_NEGATIVE_INT],
         "memory": MEMORY,
@@ -76,7 +89,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  image_size=224, channels=3, normalize="imagenet",
-                 intensity_range="auto", batch_size=64,
+                 intensity_range="auto", roi=None, roi_margin=0.1, batch_size=64,
                  num_workers=0, device="auto", random_state=None, memory=None,
                  verbose=0):
         self.column = column
@@ -87,6 +100,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         self.channels = channels
         self.normalize = normalize
         self.intensity_range = intensity_range
+        self.roi = roi
+        self.roi_margin = roi_margin
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.device = device
@@ -111,10 +126,11 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
             self.column, backbone=self.backbone, attention=self.attention,
             weights=self.weights, freeze_backbone=True, image_size=self.image_size,
             channels=self.channels, normalize=self.normalize,
-            intensity_range=self.intensity_range,
+            intensity_range=self.intensity_range, roi=self.roi,
+            roi_margin=self.roi_margin,
         ).check_params()
         check_memory(self.memory)
-        cells, _ = image_cells(self, X, self.column, reset=True)
+        cells, _ = roi_image_cells(self, X, self.modality_, reset=True)
         check_not_empty(len(cells), "ImageEmbedder needs at least one image to fit")
         self.device_ = resolve_device(self.device)
         with torch_seed(resolve_seed(self.random_state), self.device_):
@@ -132,7 +148,7 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "backbone_")
         store = check_memory(self.memory)
-        cells, labels = image_cells(self, X, self.column, reset=False)
+        cells, labels = roi_image_cells(self, X, self.modality_, reset=False)
         check_not_empty(len(cells), "ImageEmbedder needs at least one image to embed")
         source = self.modality_.make_source(cells, labels, train=False)
         embeddings, _ = encode_source(

@@ -31,6 +31,7 @@ from ._attention_maps import cross_attention_maps
 from ._bags import BagAttentionDisplay, bag_attention, bag_instance_grad_cam
 from ._grad_cam import CAM_METHODS, grad_cam
 from ._image_display import ImageExplanationDisplay
+from ._lesion import lesion_heat_share
 from ._modality_importance import modality_importance
 from ._overlay import plot_heatmap_overlay, plot_image_explanations
 from ._plots import (
@@ -54,6 +55,7 @@ __all__ = [
     "bag_instance_grad_cam",
     "cross_attention_maps",
     "grad_cam",
+    "lesion_heat_share",
     "modality_importance",
     "plot_heatmap_overlay",
     "plot_image_explanations",

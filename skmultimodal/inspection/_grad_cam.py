@@ -20,6 +20,7 @@ from sklearn.utils import Bunch
 from skorch.utils import to_device
 from torch import nn
 
+from ..data._roi import crop_box
 from ..utils._messages import shown
 from ..utils._torch import eval_mode
 from ._flat import FLAT_RTOL, MIN_GRID, is_flat
@@ -89,7 +90,10 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
     alone: the other modalities of each row, and the presence flags, are held
     at their values. The maps are resized back to each original image, so that
     pixel ``(i, j)`` of a heat map lies over pixel ``(i, j)`` of the image
-    read from the path or array of the row.
+    read from the path or array of the row. An image modality with ``roi``
+    sees the crop around the lesion: its maps and ``images`` are the crops,
+    and ``crop_boxes`` says where each crop lies in its original image
+    (:func:`lesion_heat_share` crops lesion masks the same way).
 
     The network runs in evaluation mode on the estimator's ``device_``; its
     training mode and the gradients of its parameters are restored
@@ -140,7 +144,8 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
     -------
     result : Bunch
         - ``heatmaps``: list of float arrays of shape (H, W), values in
-          [0, 1], one per row, the shape of the row's original image;
+          [0, 1], one per row, the shape of the row's original image (of its
+          crop, with ``roi``);
         - ``images``: list of the original images, (H, W) or (H, W, C);
         - ``targets``: ndarray of the class labels explained;
         - ``flat``: bool ndarray, True where the map is constant (its range
@@ -153,7 +158,12 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
           ``image_size=None``);
         - ``modality``: name of the explained image modality;
         - ``method``: the method used;
-        - ``rows``: the row labels (the DataFrame index, else positions).
+        - ``rows``: the row labels (the DataFrame index, else positions);
+        - ``crop_boxes``: per row, the ``(x0, y0, x1, y1)`` pixels of the
+          original image that the image, and its map, cover when the
+          modality crops to a lesion (``roi``), else None;
+        - ``original_shapes``: per row, the (H, W) of the original image
+          when it is cropped, else None.
 
     Raises
     ------
@@ -211,9 +221,12 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
         _warn_flat(flat, grids, layer, branch.rows)
     shapes = sorted(set(grids))
     grid_shape = shapes[0] if len(shapes) == 1 else list(grids)
+    crops = [crop_box(branch.source.cells[i]) for i in range(len(branch))]
     return Bunch(heatmaps=heatmaps, images=images, targets=np.asarray(labels),
                  flat=flat, layer=layer, grid_shape=grid_shape,
-                 modality=branch.modality, method=method.lower(), rows=branch.rows)
+                 modality=branch.modality, method=method.lower(), rows=branch.rows,
+                 crop_boxes=[box for box, _ in crops],
+                 original_shapes=[shape for _, shape in crops])
 
 
 def _check_target_layer(target_layer):

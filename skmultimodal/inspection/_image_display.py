@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from ._lesion import heat_share_text, lesion_heat_share, lesion_masks_in_frame
 from ._overlay import _maps_of, plot_heatmap_overlay
 
 __all__ = ["ImageExplanationDisplay"]
@@ -61,11 +62,18 @@ class ImageExplanationDisplay:
     flat : array-like of bool, default=None
         Whether each map is flat; None decides from each map (see
         :func:`plot_heatmap_overlay`).
+    masks : list of ndarray or None, default=None
+        One lesion mask per row, aligned with its image (None for a row
+        without one): outlined on the panel, and the panel's title gets the
+        share of the heat inside the lesion (see :func:`lesion_heat_share`).
 
     Attributes
     ----------
-    images, heatmaps, titles, flat
+    images, heatmaps, titles, flat, masks
         The parameters, as lists (``flat`` as a bool ndarray, or None).
+    heat_shares_ : DataFrame or None
+        With ``masks``, the :func:`lesion_heat_share` of each row (after
+        :meth:`plot`).
     figure_ : matplotlib Figure
         The figure drawn on (after :meth:`plot`).
     axes_ : ndarray of matplotlib Axes
@@ -91,8 +99,13 @@ class ImageExplanationDisplay:
     [2, 1]
     """
 
-    def __init__(self, images, heatmaps, *, titles=None, flat=None):
+    def __init__(self, images, heatmaps, *, titles=None, flat=None, masks=None):
         self.images = list(images)
+        self.masks = None if masks is None else list(masks)
+        if self.masks is not None and len(self.masks) != len(self.images):
+            raise ValueError(
+                f"masks has {len(self.masks)} entries for {len(self.images)} images."
+            )
         self.heatmaps = list(heatmaps)
         if len(self.heatmaps) != len(self.images):
             raise ValueError(
@@ -109,7 +122,7 @@ class ImageExplanationDisplay:
                 )
 
     @classmethod
-    def from_result(cls, result, *, indices=None, titles=None):
+    def from_result(cls, result, *, indices=None, titles=None, masks=None):
         """Build the display of an output of :func:`grad_cam` or :func:`cross_attention_maps`.
 
         Parameters
@@ -123,6 +136,11 @@ class ImageExplanationDisplay:
         titles : list of str, default=None
             One title per shown row; by default the row label, and the
             explained class for Grad-CAM.
+        masks : list, default=None
+            One lesion mask per row of ``result`` (2-D array or mask file,
+            nonzero = lesion, None for none) in the frame of the original
+            image: cropped as the images were (``crop_boxes``, with
+            ``roi``) and resized to the maps.
 
         Returns
         -------
@@ -130,6 +148,8 @@ class ImageExplanationDisplay:
             Not yet drawn (call :meth:`plot`).
         """
         maps = _maps_of(result)
+        if masks is not None:
+            masks = lesion_masks_in_frame(result, masks)
         if "images" not in result:
             raise ValueError(
                 "result has no 'images'; pass the output of grad_cam or "
@@ -149,11 +169,12 @@ class ImageExplanationDisplay:
         flags = result.get("flat")
         flat = None if flags is None else [bool(flags[i]) for i in indices]
         return cls([images[i] for i in indices], [maps[i] for i in indices],
-                   titles=titles, flat=flat)
+                   titles=titles, flat=flat,
+                   masks=None if masks is None else [masks[i] for i in indices])
 
     @classmethod
     def from_estimator(cls, estimator, X, *, target=None, modality=None, method="gradcam",
-                       indices=None, **kwargs):
+                       indices=None, masks=None, **kwargs):
         """Compute the Grad-CAM maps of a fitted estimator on the images of ``X``.
 
         Parameters
@@ -172,6 +193,8 @@ class ImageExplanationDisplay:
         indices : array-like of int, default=None
             Positions of the rows to show; None shows them all. The maps are
             computed for all the rows of ``X``.
+        masks : list, default=None
+            One lesion mask per row of ``X`` (see :meth:`from_result`).
         **kwargs
             Passed to :func:`grad_cam` (``batch_size``, ``target_layer``).
 
@@ -184,7 +207,7 @@ class ImageExplanationDisplay:
 
         result = grad_cam(estimator, X, modality=modality, target=target, method=method,
                           **kwargs)
-        return cls.from_result(result, indices=indices)
+        return cls.from_result(result, indices=indices, masks=masks)
 
     def _axes(self, ax, n_cols):
         """Return the figure and one Axes per row: a new grid if ``ax`` is None."""
@@ -239,10 +262,21 @@ class ImageExplanationDisplay:
                 or not 0 <= alpha <= 1):
             raise ValueError(f"alpha={alpha!r} must be a number in [0, 1].")
         fig, axes = self._axes(ax, n_cols)
+        shares = None
+        if self.masks is not None:
+            shares = lesion_heat_share(self.heatmaps, self.masks)
         for k, panel in enumerate(axes):
+            title = None if self.titles is None else self.titles[k]
+            mask = None
+            if shares is not None and self.masks[k] is not None:
+                mask = self.masks[k]
+                line = heat_share_text(shares["heat_share"].iloc[k],
+                                       shares["ratio"].iloc[k])
+                title = line if title is None else f"{title}\n{line}"
             plot_heatmap_overlay(
                 self.images[k], self.heatmaps[k], ax=panel, alpha=alpha, cmap=cmap,
-                title=None if self.titles is None else self.titles[k],
-                flat=None if self.flat is None else bool(self.flat[k]))
+                title=title, flat=None if self.flat is None else bool(self.flat[k]),
+                mask=mask)
         self.figure_, self.axes_, self.ax_ = fig, axes, axes[0]
+        self.heat_shares_ = shares
         return self

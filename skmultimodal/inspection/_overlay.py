@@ -36,7 +36,7 @@ def _display_image(image):
 
 
 def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", title=None,
-                         flat=None):
+                         flat=None, mask=None):
     """Draw a heat map over an image.
 
     A flat map (constant, all zero included) localises nothing: the image is
@@ -62,6 +62,9 @@ def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", titl
         Whether the map is flat; None decides from the map (its range is at
         most 1e-3 of its largest absolute value). The ``flat`` entries of
         :func:`grad_cam` and :func:`cross_attention_maps` say it per map.
+    mask : ndarray of shape (H, W), default=None
+        A lesion mask aligned with the image (nonzero = lesion), drawn as a
+        white outline.
 
     Returns
     -------
@@ -93,6 +96,16 @@ def plot_heatmap_overlay(image, heatmap, *, ax=None, alpha=0.4, cmap="jet", titl
         top = 1.0 if heatmap.min() >= 0 and heatmap.max() <= 1 else float(heatmap.max())
         ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=min(0.0, heatmap.min()), vmax=top,
                   interpolation="bilinear")
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != shown.shape[:2]:
+            raise ValueError(
+                f"mask has shape {mask.shape} but the image is {shown.shape[:2]}; the "
+                "mask must have the image's height and width."
+            )
+        if (mask != 0).any() and not (mask != 0).all():
+            ax.contour((mask != 0).astype(float), levels=[0.5], colors="white",
+                       linewidths=1.0)
     ax.set_axis_off()
     if title is not None:
         ax.set_title(title, fontsize=9, **({"color": "firebrick"} if flat else {}))
@@ -110,12 +123,15 @@ def _maps_of(result):
     )
 
 
-def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles=None):
+def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles=None,
+                            masks=None):
     """Grid of heat-map overlays from :func:`grad_cam` or :func:`cross_attention_maps`.
 
     A flat map (``result.flat``; without it, a map whose range is at most
     1e-3 of its largest value) is not drawn: its panel shows the image alone
-    and says "flat map: no localisation".
+    and says "flat map: no localisation". With ``masks``, each panel
+    outlines the lesion and its title gives the share of the heat inside it
+    (see :func:`lesion_heat_share`).
 
     Parameters
     ----------
@@ -131,13 +147,17 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
     titles : list of str, default=None
         One title per shown panel; by default the row label, and the
         explained class for Grad-CAM.
+    masks : list, default=None
+        One lesion mask per row of ``result`` (2-D array or mask file,
+        nonzero = lesion, in the frame of the original image; None for a
+        row without one). Cropped as the images were (``roi``).
 
     Returns
     -------
     fig : matplotlib Figure
         The figure of
         ``ImageExplanationDisplay.from_result(result, indices=indices,
-        titles=titles).plot(n_cols=n_cols)``.
+        titles=titles, masks=masks).plot(n_cols=n_cols)``.
 
     See Also
     --------
@@ -146,7 +166,8 @@ def plot_image_explanations(result, *, indices=None, n_cols=4, path=None, titles
     from ._image_display import ImageExplanationDisplay, _check_n_cols
 
     _check_n_cols(n_cols)
-    display = ImageExplanationDisplay.from_result(result, indices=indices, titles=titles)
+    display = ImageExplanationDisplay.from_result(result, indices=indices, titles=titles,
+                                                  masks=masks)
     fig = display.plot(n_cols=n_cols).figure_
     if path is not None:
         fig.savefig(path, format="png", dpi=100)

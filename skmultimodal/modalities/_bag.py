@@ -97,6 +97,13 @@ class ImageBagModality(ImageModality):
     backbone_params : dict, default=None
         Further keyword arguments of the backbone.
 
+    Notes
+    -----
+    Instances are not cropped to lesions: unlike
+    :class:`~skmultimodal.modalities.ImageModality`, a bag modality takes
+    no ``roi`` (nor ``roi_margin``); crop the instances before building the
+    bags.
+
     Examples
     --------
     >>> import numpy as np
@@ -106,7 +113,11 @@ class ImageBagModality(ImageModality):
     'gated_attention'
     """
 
-    _parameter_constraints = {**IMAGE, **BAG}
+    _parameter_constraints = {**{k: v for k, v in IMAGE.items()
+                                 if k not in ("roi", "roi_margin")}, **BAG}
+    #: Bags are never cropped (not parameters: ``roi=`` is refused).
+    roi = None
+    roi_margin = 0.1
 
     def __init__(self, column=None, *, pooling="gated_attention", max_instances=None,
                  attention_dim=128, backbone="resnet18", attention=None, weights=None,

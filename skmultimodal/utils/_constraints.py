@@ -46,6 +46,8 @@ IMAGE = {
     "intensity_range": [StrOptions({"auto", "minmax"}), POSITIVE_REAL, tuple, list, None],
     "augment": ["boolean", StrOptions(set(AUGMENT_PRESETS)), callable],
     "backbone_params": [dict, None],
+    "roi": [str, Integral, None],
+    "roi_margin": [NON_NEGATIVE_REAL],
 }
 
 #: What a bag of images adds to an image column.
