@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 
 from ..data import ImageSource, ImageTransform
 from ..data._io import IMAGE_SUFFIXES, describe_row, is_missing, is_path
+from ..data._roi import check_roi_cells, crop_cells
 from ..data._transforms import check_image_size, resolve_augmentation
 from ..utils._constraints import IMAGE
 from ..utils._docstrings import substitute_shared_params
@@ -73,7 +74,17 @@ def check_image_cells(cells, row_labels=None, allow_missing=False, column=None):
     return missing_rows
 
 
+def _is_box_cell(cell):
+    """A region-of-interest box: four numbers in a tuple, list or 1-D array."""
+    if isinstance(cell, np.ndarray):
+        return cell.ndim == 1 and cell.shape[0] == 4 and cell.dtype.kind in "iuf"
+    return isinstance(cell, (tuple, list)) and len(cell) == 4 and all(
+        isinstance(v, (numbers.Real, np.number)) and not isinstance(v, bool) for v in cell)
+
+
 def _is_image_cell(cell):
+    if _is_box_cell(cell):  # the lesion box of an image: no tabular feature either
+        return True
     if isinstance(cell, np.ndarray):
         return cell.ndim >= 2
     if isinstance(cell, str):
@@ -84,8 +95,10 @@ def _is_image_cell(cell):
 def image_columns(frame, n_probe=20):
     """Columns of ``frame`` holding images: arrays or image file paths.
 
-    Only object and string columns are probed, on their first ``n_probe``
-    non-missing cells.
+    Columns of lesion boxes ``(x0, y0, x1, y1)`` (the ``roi`` of an
+    :class:`ImageModality`) count too: like the masks, which are images,
+    they are not tabular features. Only object and string columns are
+    probed, on their first ``n_probe`` non-missing cells.
     """
     found = []
     for i, col in enumerate(frame.columns):
@@ -185,6 +198,34 @@ class ImageModality(BaseEstimator):
         convolution of stride 1, no max-pooling, as the ResNets of CIFAR and
         MedMNIST), larger ones torchvision's; weights always get the stem they
         were trained with.
+    roi : str, default=None
+        Name of the DataFrame column holding each row's region of interest:
+        a lesion mask (path to a mask image, or a 2-D array; nonzero pixels
+        are the lesion) or a box ``(x0, y0, x1, y1)`` in pixel coordinates
+        of the original image (x1 and y1 excluded). Each image is cropped to
+        the lesion's bounding box plus ``roi_margin`` (clipped to the image)
+        before it is resized to ``image_size``, the same way at fit and
+        predict time; augmentation comes after the crop. A missing cell
+        (None/NaN) or an all-zero mask keeps the whole image. A mask stored
+        at another resolution than its image (same aspect ratio within 2%%)
+        is rescaled to it; a mask of another aspect ratio, or a box reaching
+        outside its image, is an error naming the row and the files. The
+        column is read by this modality only: it is no feature. Images with
+        a region are decoded at full size before the crop. None uses whole
+        images.
+    roi_margin : float, default=0.1
+        Margin added on every side of the lesion's box, as a fraction of
+        its width (left and right) and height (top and bottom). The default
+        keeps a rim of surrounding tissue: the lesion's boundary (margin,
+        echogenic halo, posterior shadowing or enhancement) tells benign
+        from malignant in ultrasound, while the rest of the field is
+        removed. 0 crops to the box itself.
+
+    Examples
+    --------
+    >>> from skmultimodal.modalities import ImageModality
+    >>> ImageModality("image_path", roi="mask_path", image_size=64).roi_margin
+    0.1
     """
 
     _parameter_constraints = dict(IMAGE)
@@ -192,7 +233,7 @@ class ImageModality(BaseEstimator):
     def __init__(self, column=None, *, backbone="resnet18", attention=None,
                  weights=None, freeze_backbone=False, image_size=224, channels=3,
                  normalize="imagenet", intensity_range="auto", augment=False,
-                 backbone_params=None):
+                 backbone_params=None, roi=None, roi_margin=0.1):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -204,6 +245,8 @@ class ImageModality(BaseEstimator):
         self.intensity_range = intensity_range
         self.augment = augment
         self.backbone_params = backbone_params
+        self.roi = roi
+        self.roi_margin = roi_margin
 
     def check_params(self):
         """Validate the parameters, raising ValueError on the first bad one.
@@ -214,6 +257,18 @@ class ImageModality(BaseEstimator):
         """
         self._validate_params()
         self.make_transform(train=False)  # image_size, normalize and intensity_range
+        roi = getattr(self, "roi", None)
+        if roi is not None:
+            if roi == self.column:
+                raise ValueError(
+                    f"roi={roi!r} names the image column itself; it must name the "
+                    "column holding each row's lesion mask or box."
+                )
+            if check_image_size(self.image_size) is None:
+                raise ValueError(
+                    f"roi={roi!r} needs a fixed image_size (int or (H, W)): lesion "
+                    "crops have different sizes and are resized to it."
+                )
         return self
 
     def make_transform(self, train):
@@ -258,14 +313,58 @@ class ImageModality(BaseEstimator):
         return np.fromiter((is_missing(c) for c in cells), bool, len(cells))
 
     def cells_from_frame(self, X, allow_missing=False):
-        """Return (cells, row_labels) of this modality's column in DataFrame X."""
+        """Return (cells, row_labels) of this modality's column in DataFrame X.
+
+        With ``roi`` set, the cells of the rows with a region of interest are
+        :class:`~skmultimodal.data.CroppedImage` objects (see :meth:`crop`).
+        """
         if self.column is None:
             raise ValueError("ImageModality needs a column name.")
         check_column_present(X, [self.column])
         cells = X[self.column].to_numpy(dtype=object)
         labels = list(X.index)
         check_image_cells(cells, labels, allow_missing, column=self.column)
-        return cells, labels
+        return self.crop(cells, X, labels), labels
+
+    def crop(self, cells, X, row_labels=None):
+        """Crop image cells to the regions of interest of the ``roi`` column of X.
+
+        Parameters
+        ----------
+        cells : sequence
+            Image cells (paths or arrays), one per row of X.
+        X : DataFrame
+            Holds the ``roi`` column.
+        row_labels : list, default=None
+            Row labels for error messages.
+
+        Returns
+        -------
+        cells : sequence
+            ``cells`` itself when ``roi`` is None; else an object array where
+            each image with a region is a :class:`~skmultimodal.data.CroppedImage`
+            (missing regions keep the whole image).
+
+        Raises
+        ------
+        KeyError
+            If X has no ``roi`` column.
+        FileNotFoundError, TypeError, ValueError
+            For mask files that do not exist or cells that are neither masks,
+            boxes nor missing (the row is named).
+        """
+        roi = getattr(self, "roi", None)
+        if roi is None:
+            return cells
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"roi={roi!r} needs X as a pandas DataFrame holding the image column "
+                f"and the region-of-interest column; got {type(X).__name__}."
+            )
+        check_column_present(X, [roi], what="X (the roi column of the image modality)")
+        rois = X[roi].to_numpy(dtype=object)
+        check_roi_cells(rois, row_labels, column=roi)
+        return crop_cells(cells, rois, self.roi_margin, row_labels)
 
     def make_source(self, cells, row_labels=None, *, train=False, allow_missing=False):
         """Return an :class:`~skmultimodal.data.ImageSource` over ``cells``."""
