@@ -54,10 +54,11 @@ def data():
 
 @pytest.fixture(scope="module")
 def readme_fusion(data):
-    """The README's model in small: cross-attention fusion, ResNet-18 at 32 pixels."""
+    """Cross-attention fusion, ResNet-18 with torchvision's stem at 32 pixels (1x1 layer4)."""
     X, y = data
     return CrossAttentionFusionClassifier(
-        [("image", ImageModality("image", backbone="resnet18", image_size=32)),
+        [("image", ImageModality("image", backbone="resnet18", image_size=32,
+                                 backbone_params={"stem": "imagenet"})),
          ("clinical", TabularModality(TAB, impute="median"))],
         embed_dim=16, n_heads=2, max_epochs=3, batch_size=32, random_state=0,
         device="cpu").fit(X, y)
@@ -154,6 +155,22 @@ def test_attention_over_one_token_is_flat(data, readme_fusion):
     assert _heat_images(fig) == [1, 1, 1, 1]
     assert all(ax.get_title().endswith(FLAT_NOTE) for ax in fig.axes if ax.get_images())
     plt.close("all")
+
+
+def test_default_stem_gives_small_images_a_grid(data):
+    """At 32 px the default ResNet stem (3x3, stride 1) leaves layer4 a 4x4 grid."""
+    X, y = data
+    model = CrossAttentionFusionClassifier(
+        [("image", ImageModality("image", backbone="resnet18", image_size=32)),
+         ("clinical", TabularModality(TAB, impute="median"))],
+        embed_dim=16, n_heads=2, max_epochs=2, batch_size=32, random_state=0,
+        device="cpu").fit(X, y)
+    rows = X.iloc[:4]
+    cam, messages = _run(grad_cam, model, rows, modality="image")
+    assert cam.layer == "layer4" and cam.grid_shape == (4, 4)
+    assert not any("using the deepest stage" in m or "1x1" in m for m in messages)
+    maps, _ = _run(cross_attention_maps, model, rows)
+    assert maps.grid_shape == (4, 4) and maps.token_maps.shape == (4, 4, 4)
 
 
 @pytest.fixture(scope="module")
