@@ -49,7 +49,7 @@ from _common import (  # noqa: E402
     write_json,
 )
 
-from skmultimodal import ImageClassifier  # noqa: E402
+from skmultimodal import ImageClassifier, ImageModality  # noqa: E402
 from skmultimodal.nn import ImageClassifierModule  # noqa: E402
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -71,8 +71,9 @@ def plain_fit(images, y, args):
         x = TF.resize(x, [args.image_size, args.image_size], antialias=True)
     x = TF.normalize(x, IMAGENET_MEAN, IMAGENET_STD).contiguous()
     yt = torch.as_tensor(y, dtype=torch.long)
-    module = ImageClassifierModule(n_classes=2, encoder=dict(
-        backbone="resnet18", weights=None, in_channels=3))
+    # the network the estimator builds (the same ResNet stem for this image size)
+    module = ImageClassifierModule(n_classes=2, encoder=ImageModality(
+        backbone="resnet18", image_size=args.image_size, channels=3).encoder_spec())
     optimizer = torch.optim.Adam(module.parameters(), lr=args.lr)
     generator = torch.Generator().manual_seed(SEED)
     n = len(yt)
