@@ -1,4 +1,5 @@
-"""Resolving and loading backbone weights: torchvision names or state-dict files."""
+"""Resolving and loading backbone weights: torchvision names, state-dict files, or a
+fitted pretrainer (any object with a ``pretrained_state_dict()`` method)."""
 import math
 import os
 import pickle
@@ -43,12 +44,31 @@ def _available(enum):
     return ", ".join(enum.__members__)
 
 
+def _is_pretrainer(weights):
+    """Whether ``weights`` is a pretrainer: an object handing over a state dict."""
+    return not isinstance(weights, (str, os.PathLike, Mapping, WeightsEnum)) and callable(
+        getattr(weights, "pretrained_state_dict", None))
+
+
+def _pretrained(weights):
+    """The state dict a pretrainer hands over, and how messages name it."""
+    source = f"the fitted {type(weights).__name__}"
+    state_dict = weights.pretrained_state_dict()  # unfitted: its own NotFittedError
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"{type(weights).__name__}.pretrained_state_dict() returned a "
+            f"{type(state_dict).__name__}; weights= needs a state dict (a mapping of "
+            "names to tensors)"
+        )
+    return state_dict, source
+
+
 def resolve_weights(weights, *, arch):
     """Resolve a ``weights`` argument into what to load.
 
     Parameters
     ----------
-    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
+    weights : None, str, os.PathLike, torchvision WeightsEnum, dict or pretrainer
         - ``None``: random initialisation.
         - a torchvision weights name for ``arch``: ``"IMAGENET1K_V1"``,
           ``"IMAGENET1K_V2"``, ``"DEFAULT"`` (case-insensitive), or
@@ -58,20 +78,26 @@ def resolve_weights(weights, *, arch):
         - a path to a file saved with ``torch.save(state_dict)``. A string is
           taken as a path when it names an existing file or does not look like
           a weights name (it holds a path separator or a file suffix);
-        - a state dict (a mapping of names to tensors).
+        - a state dict (a mapping of names to tensors);
+        - a fitted pretrainer: any object with a ``pretrained_state_dict()``
+          method returning a state dict, such as a fitted
+          :class:`skmultimodal.pretraining.ContrastivePretrainer`.
     arch : str
         Architecture name, e.g. ``"resnet18"`` or ``"simple_cnn"``.
 
     Returns
     -------
     resolved : None, WeightsEnum, pathlib.Path or dict
-        ``None``, the torchvision weights member, the path, or the mapping.
+        ``None``, the torchvision weights member, the path, or the mapping
+        (a pretrainer's state dict).
 
     Raises
     ------
     ValueError
         If a name or member does not belong to ``arch`` (the message lists the
         available names), or ``arch`` has no pretrained weights.
+    sklearn.exceptions.NotFittedError
+        If a pretrainer is not fitted (raised by the pretrainer).
     FileNotFoundError
         If a path does not name an existing file.
     TypeError
@@ -79,6 +105,8 @@ def resolve_weights(weights, *, arch):
     """
     if weights is None or isinstance(weights, Mapping):
         return weights
+    if _is_pretrainer(weights):
+        return _pretrained(weights)[0]
     if isinstance(weights, WeightsEnum):
         enum = _weights_enum(arch)
         if not isinstance(weights, enum):
@@ -104,7 +132,8 @@ def resolve_weights(weights, *, arch):
         return path
     raise TypeError(
         "weights must be None, a torchvision weights name or member, a path to a "
-        f"state-dict file, or a state dict; got {type(weights).__name__}"
+        f"state-dict file, a state dict, or a fitted pretrainer (an object with a "
+        f"pretrained_state_dict() method); got {type(weights).__name__}"
     )
 
 
@@ -307,6 +336,14 @@ def _load_into(model, state_dict, source):
                 f"build it with stem={_stem_of(sd[conv_key])!r} (backbone_params="
                 f"{{'stem': {_stem_of(sd[conv_key])!r}}})"
             )
+        if conv_key in mismatched and sd[conv_key].dim() == 4 \
+                and sd[conv_key].shape[1] != own[conv_key].shape[1]:
+            raise ValueError(
+                f"weights from {source} take {sd[conv_key].shape[1]} input channel(s) but "
+                f"{type(model).__name__} takes {own[conv_key].shape[1]}; build it with "
+                f"channels={sd[conv_key].shape[1]} (the channels the weights were "
+                "trained on)"
+            )
         parts = []
         if missing:
             parts.append(f"missing keys {_describe(missing)}")
@@ -314,10 +351,14 @@ def _load_into(model, state_dict, source):
             parts.append(f"unexpected keys {_describe(unexpected)}")
         if mismatched:
             parts.append(f"keys with other shapes {_describe(mismatched)}")
+        hint = ""
+        if source.startswith("the fitted "):
+            hint = (f"; build the model with the backbone, attention, channels and "
+                    f"backbone_params that {source.split()[-1]} was fitted with")
         raise ValueError(
             f"weights from {source} do not fit {type(model).__name__} "
             f"(arch={getattr(model, 'arch', None)!r}, "
-            f"attention={getattr(model, 'attention', None)!r}): " + "; ".join(parts)
+            f"attention={getattr(model, 'attention', None)!r}): " + "; ".join(parts) + hint
         )
     for key in own.keys() - sd.keys():  # allowed gaps keep their current values
         sd[key] = own[key]
@@ -337,7 +378,7 @@ def weights_stem(weights, *, arch):
 
     Parameters
     ----------
-    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
+    weights : None, str, os.PathLike, torchvision WeightsEnum, dict or pretrainer
         As :func:`resolve_weights` accepts them.
     arch : str
         Architecture name.
@@ -349,6 +390,10 @@ def weights_stem(weights, *, arch):
         7x7, "small" for a 3x3 ``conv1``, None without weights or when the
         state dict has no ``conv1.weight``.
     """
+    if _is_pretrainer(weights):
+        state_dict = _unwrap(*_pretrained(weights))
+        weight = state_dict.get("conv1.weight")
+        return None if weight is None or weight.dim() != 4 else _stem_of(weight)
     resolved = resolve_weights(weights, arch=arch)
     if resolved is None:
         return None
@@ -372,8 +417,10 @@ def load_weights(model, weights):
     model : torch.nn.Module
         A backbone with an ``arch`` attribute (e.g. ``ResNetBackbone`` or
         ``SimpleCNN``).
-    weights : None, str, os.PathLike, torchvision WeightsEnum or dict
-        See :func:`~skmultimodal.nn._weights.resolve_weights`. A torchvision ResNet state dict loads
+    weights : None, str, os.PathLike, torchvision WeightsEnum, dict or pretrainer
+        See :func:`~skmultimodal.nn._weights.resolve_weights`; a fitted
+        :class:`~skmultimodal.pretraining.ContrastivePretrainer` hands over
+        its encoder. A torchvision ResNet state dict loads
         without its ``fc.*`` keys; into an attention variant, the attention
         parameters then keep their initialisation. A 3-channel first
         convolution is adapted to the model's input channels (summed for one
@@ -391,12 +438,19 @@ def load_weights(model, weights):
         unexpected or of other shapes (the message names some), the file is
         empty, truncated or not a state dict, or a tensor holds NaN or
         infinite values.
+    sklearn.exceptions.NotFittedError
+        If a pretrainer is not fitted.
     FileNotFoundError
         If a path does not name an existing file.
     RuntimeError
         If torchvision weights are neither cached nor downloadable; the message
         gives the URL and the cache path where the file can be placed.
     """
+    if _is_pretrainer(weights):
+        state_dict, source = _pretrained(weights)
+        with torch.no_grad():
+            _load_into(model, _unwrap(state_dict, source), source)
+        return model
     resolved = resolve_weights(weights, arch=model.arch)
     if resolved is None:
         return model
