@@ -19,11 +19,13 @@ from .fusion import (
 )
 from .mil import ImageBagClassifier
 from .modalities import ImageBagModality, ImageModality, TabularModality
+from .pretraining import ContrastivePretrainer
 
 #: The version of the package.
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ContrastivePretrainer",
     "CrossAttentionFusionClassifier",
     "DeepFeatureExtractor",
     "ImageBagClassifier",

@@ -18,7 +18,7 @@ API = Path(__file__).parents[1] / "docs" / "api.rst"
 PUBLIC_MODULES = ("skmultimodal", "skmultimodal.data", "skmultimodal.datasets",
                   "skmultimodal.estimators", "skmultimodal.fusion",
                   "skmultimodal.inspection", "skmultimodal.io", "skmultimodal.metrics",
-                  "skmultimodal.mil", "skmultimodal.survival",
+                  "skmultimodal.mil", "skmultimodal.pretraining", "skmultimodal.survival",
                   "skmultimodal.modalities", "skmultimodal.model_selection",
                   "skmultimodal.nn")
 # public modules without ``__all__``: every public function they define is listed

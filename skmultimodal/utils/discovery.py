@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 
 # Sub-packages whose public names are estimators offered to users.
 _ESTIMATOR_PACKAGES = ("skmultimodal.estimators", "skmultimodal.fusion", "skmultimodal.mil",
-                       "skmultimodal.survival")
+                       "skmultimodal.pretraining", "skmultimodal.survival")
 # Estimators that are specifications used inside others, not models.
 _EXCLUDED = {"ImageModality", "TabularModality"}
 

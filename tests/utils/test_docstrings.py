@@ -61,7 +61,8 @@ def test_substitution_fills_fields_and_keeps_empty_docstrings():
 # parameter descriptions (PR01, PR07) and return sections (RT01) are not checked yet.
 NUMPYDOC_CHECKS = {"GL08", "PR02", "PR08", "PR10", "SS02", "SS05", "SS06"}
 PUBLIC_MODULES = ("", ".data", ".datasets", ".estimators", ".fusion", ".inspection", ".io",
-                  ".metrics", ".mil", ".modalities", ".survival", ".model_selection", ".nn")
+                  ".metrics", ".mil", ".modalities", ".pretraining", ".survival",
+                  ".model_selection", ".nn")
 
 
 def _public_callables():
