@@ -31,12 +31,15 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         are set with ``<name>__<param>`` (e.g. ``us__backbone``).
     embed_dim : int, default=128
         Width of each modality's projected embedding.
-    fusion : {"concat", "gated", "kronecker"}, default="concat"
+    fusion : {"concat", "gated", "kronecker", "bilinear"}, default="concat"
         ``"concat"`` concatenates the embeddings; ``"gated"`` scales each
         embedding by a sigmoid gate computed from all embeddings
         (PathomicFusion-style); ``"kronecker"`` takes the outer product of the
         embeddings reduced to ``kronecker_dim`` units with a 1 appended (at
-        most 3 modalities).
+        most 3 modalities); ``"bilinear"`` appends to the concatenated
+        embeddings, for every pair of modalities, the element-wise product of
+        a linear projection of each (low-rank bilinear pooling), for labels
+        that depend on how the modalities combine.
     kronecker_dim : int, default=16
         Units per modality entering the Kronecker product.
     head_hidden_sizes : tuple of int, default=(128,)

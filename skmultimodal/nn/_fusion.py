@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: Fusion operators of :class:`IntermediateFusionNet`.
-FUSIONS = ("concat", "gated", "kronecker")
+FUSIONS = ("concat", "gated", "kronecker", "bilinear")
 #: Pooling options of :class:`CrossAttentionFusionNet`.
 POOLINGS = ("mean", "cls")
 #: Largest number of modalities a Kronecker fusion accepts.
@@ -251,7 +251,14 @@ class IntermediateFusionNet(_FusionNetBase):
     - ``"kronecker"``: each embedding is reduced to ``kronecker_dim`` units,
       a constant 1 is appended, and the outer product of the (up to three)
       vectors is flattened, so the fused vector holds the unimodal terms and
-      all their pairwise (and triple) products.
+      all their pairwise (and triple) products;
+    - ``"bilinear"``: the concatenated embeddings, followed by, for every pair
+      of modalities, the element-wise product of two linear (signed)
+      projections of their embeddings, ``(U_a z_a) * (V_b z_b)``: low-rank
+      bilinear pooling (Kim et al., 2017) next to the unimodal terms. Each
+      product is a first-order feature of an interaction, so the network
+      learns labels that depend on the product of two modalities' evidence
+      instead of memorising them.
 
     The fused vector goes through an MLP head (``head_hidden_sizes``, no
     batch normalisation) and a linear layer to the logits.
@@ -262,7 +269,7 @@ class IntermediateFusionNet(_FusionNetBase):
     modalities : list of dict
         Modality specifications (see the module documentation).
     embed_dim : int, default=128
-    fusion : {"concat", "gated", "kronecker"}, default="concat"
+    fusion : {"concat", "gated", "kronecker", "bilinear"}, default="concat"
     kronecker_dim : int, default=16
     head_hidden_sizes : tuple of int, default=(128,)
     dropout : float, default=0.1
@@ -323,6 +330,13 @@ class IntermediateFusionNet(_FusionNetBase):
                 for name in self.names
             })
             fused = (kronecker_dim + 1) ** n_mod
+        elif fusion == "bilinear":
+            self.pairs = [(a, b) for i, a in enumerate(self.names) for b in self.names[i + 1:]]
+            self.factors = nn.ModuleDict({
+                f"{a}|{b}|{side}": nn.Linear(embed_dim, embed_dim)
+                for a, b in self.pairs for side in (a, b)
+            })
+            fused = (n_mod + len(self.pairs)) * embed_dim
         else:
             fused = n_mod * embed_dim
         self.fusion_dropout = nn.Dropout(dropout)
@@ -365,6 +379,10 @@ class IntermediateFusionNet(_FusionNetBase):
                 r = self.reducers[name](z)
                 r = torch.cat([r, torch.ones_like(r[:, :1])], dim=1)
                 fused = r if fused is None else torch.einsum("ni,nj->nij", fused, r).flatten(1)
+        elif self.fusion == "bilinear":
+            products = [self.factors[f"{a}|{b}|{a}"](embeddings[a])
+                        * self.factors[f"{a}|{b}|{b}"](embeddings[b]) for a, b in self.pairs]
+            fused = torch.cat(zs + products, dim=1)
         else:
             fused = torch.cat(zs, dim=1)
         return self.fusion_dropout(fused)

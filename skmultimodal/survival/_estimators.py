@@ -199,7 +199,7 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     embed_dim : int, default=32
         Width of each modality's embedding. Smaller than the classifier's
         (128): survival signals are weak and the data sets small.
-    fusion : {"concat", "gated", "kronecker"}, default="concat"
+    fusion : {"concat", "gated", "kronecker", "bilinear"}, default="concat"
     kronecker_dim : int, default=16
     head_hidden_sizes : tuple of int, default=(32,)
     dropout : float, default=0.5

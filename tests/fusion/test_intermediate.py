@@ -29,7 +29,7 @@ def _inputs(n=6, **present):
     return x
 
 
-@pytest.mark.parametrize("fusion", ["concat", "gated", "kronecker"])
+@pytest.mark.parametrize("fusion", ["concat", "gated", "kronecker", "bilinear"])
 def test_fusion_operators(data, fusion):
     X, y = data
     clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8, fusion=fusion,
@@ -47,6 +47,24 @@ def test_fused_width():
     net = IntermediateFusionNet(3, SPECS, embed_dim=8, fusion="gated")
     assert net.head[0].in_features == 16
     assert net(**_inputs()).shape == (6, 3)
+    # bilinear: the two embeddings, then their one pair's product
+    net = IntermediateFusionNet(3, SPECS, embed_dim=8, fusion="bilinear")
+    assert net.head[0].in_features == 3 * 8
+    assert net(**_inputs()).shape == (6, 3)
+
+
+def test_bilinear_fusion_appends_the_products_of_signed_projections():
+    net = IntermediateFusionNet(2, SPECS, embed_dim=4, fusion="bilinear").eval()
+    z = {"img": torch.randn(3, 4), "tab": torch.randn(3, 4)}
+    fused = net.fuse(z)
+    u = net.factors["img|tab|img"](z["img"])
+    v = net.factors["img|tab|tab"](z["tab"])
+    torch.testing.assert_close(fused, torch.cat([z["img"], z["tab"], u * v], dim=1))
+    # three modalities: three pairs
+    specs = SPECS + [{"name": "tab2", "kind": "tabular", "in_features": 2}]
+    net3 = IntermediateFusionNet(2, specs, embed_dim=4, fusion="bilinear")
+    assert net3.pairs == [("img", "tab"), ("img", "tab2"), ("tab", "tab2")]
+    assert net3.head[0].in_features == (3 + 3) * 4
 
 
 def test_kronecker_takes_at_most_three_modalities(data):
