@@ -193,9 +193,10 @@ def read_image(cell, row=None, *, reduce_to=None):
 
 def describe_cell(cell, row=None):
     """Where an image came from, for error messages: its row and its file."""
-    describe = getattr(cell, "describe", None)
-    if callable(describe):  # a CroppedImage: its image and mask files
-        return describe()
+    from ._roi import CroppedImage
+
+    if isinstance(cell, CroppedImage):  # its image and mask files
+        return cell.describe()
     where = describe_row(row)
     if is_path(cell):
         where = f"{where} (file '{cell}')" if where else f" (file '{cell}')"
