@@ -75,7 +75,10 @@ def nt_xent_loss(z1, z2, temperature=0.2):
     if n < 2:
         raise ValueError("NT-Xent needs at least 2 images per batch (the other images "
                          f"are the negatives); got {n}")
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    z = torch.cat([z1, z2])
+    if z.dtype in (torch.float16, torch.bfloat16):  # the similarities in float32
+        z = z.float()
+    z = F.normalize(z, dim=1)
     sim = z @ z.T / temperature
     sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
@@ -431,7 +434,8 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
                 loss = nt_xent_loss(z[: len(v1)], z[len(v1):], float(self.temperature))
                 if not bool(torch.isfinite(loss)):
                     raise FloatingPointError(
-                        f"The contrastive loss became {float(loss)} at epoch {epoch}, "
+                        f"The contrastive loss became {float(loss.detach())} at epoch "
+                        f"{epoch}, "
                         f"batch {batch}. Likely causes: a learning rate too high "
                         f"(lr={self.lr}), a temperature too low "
                         f"(temperature={self.temperature}), or images (or an augment "
