@@ -278,7 +278,7 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     >>> pre = ContrastivePretrainer("image", backbone="simple_cnn", image_size=16,
     ...                             max_epochs=2, batch_size=16, random_state=0)
     >>> pre.fit(X).transform(X).shape
-    (40, 256)
+    (40, 128)
     >>> modality = ImageModality("image", backbone="simple_cnn", image_size=16,
     ...                          weights=pre)
     """
