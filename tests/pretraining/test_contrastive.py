@@ -407,3 +407,17 @@ def test_object_without_state_dict_is_refused():
         resolve_weights(Odd(), arch="simple_cnn")
     with pytest.raises(TypeError, match="fitted pretrainer"):
         resolve_weights(3.5, arch="simple_cnn")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_pretrains_on_cuda_and_hands_over(table):
+    X, y = table
+    pre = _pretrainer(backbone="resnet18", device="cuda", num_workers=1).fit(X)
+    assert pre.device_ == "cuda" and all(np.isfinite(pre.loss_curve_))
+    assert pre.transform(X).shape == (len(X), 512)
+    # the encoder is kept on the CPU, as numpy arrays: it loads anywhere
+    cpu = ImageModality("image", backbone="resnet18", image_size=SIZE, weights=pre)
+    _assert_state_equal(build_backbone(cpu.encoder_spec()), pre.pretrained_state_dict())
+    clf = ImageClassifier("image", backbone="resnet18", image_size=SIZE, weights=pre,
+                          max_epochs=1, random_state=0, device="cuda").fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
