@@ -71,6 +71,8 @@ def nt_xent_loss(z1, z2, temperature=0.2):
     if z1.shape != z2.shape or z1.dim() != 2:
         raise ValueError(f"z1 and z2 must both be (N, D); got {tuple(z1.shape)} and "
                          f"{tuple(z2.shape)}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature!r}")
     n = z1.shape[0]
     if n < 2:
         raise ValueError("NT-Xent needs at least 2 images per batch (the other images "

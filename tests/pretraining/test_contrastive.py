@@ -95,6 +95,8 @@ def test_nt_xent_refuses_bad_inputs():
         nt_xent_loss(torch.ones(1, 4), torch.ones(1, 4))
     with pytest.raises(ValueError, match=r"must both be \(N, D\)"):
         nt_xent_loss(torch.ones(3, 4), torch.ones(2, 4))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        nt_xent_loss(torch.ones(3, 4), torch.ones(3, 4), temperature=0.0)
 
 
 # -- training --------------------------------------------------------------
