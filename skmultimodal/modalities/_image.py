@@ -197,7 +197,9 @@ class ImageModality(BaseEstimator):
         it, images of at most 64 px per side get the small-image stem (3x3
         convolution of stride 1, no max-pooling, as the ResNets of CIFAR and
         MedMNIST), larger ones torchvision's; weights always get the stem they
-        were trained with.
+        were trained with. ``"output_stride"`` makes the token grid of a
+        ResNet finer by dilating its last stages (see
+        :class:`skmultimodal.nn.ResNetBackbone`).
     roi : str, default=None
         Name of the DataFrame column holding each row's region of interest:
         a lesion mask (path to a mask image, or a 2-D array; nonzero pixels
