@@ -87,6 +87,11 @@ def nt_xent_loss(z1, z2, temperature=0.2):
     return F.cross_entropy(sim, target)
 
 
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
 class _ContrastiveNet(nn.Module):
     """Backbone and projection head (linear, batch norm, ReLU, linear)."""
 
@@ -221,10 +226,11 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     encoder_state_ : dict of str to ndarray
-        The trained encoder's state dict, as numpy arrays (so that the fitted
-        pretrainer pickles and saves with :func:`skmultimodal.io.dump`
-        without torch objects). :meth:`pretrained_state_dict` gives it as
-        torch tensors.
+        The trained encoder's state dict, as read-only numpy arrays (so that
+        the fitted pretrainer pickles and saves with
+        :func:`skmultimodal.io.dump` without torch objects, and its clones
+        share them). :meth:`pretrained_state_dict` gives it as new torch
+        tensors.
     history_ : list of dict
         One entry per epoch: ``epoch``, ``loss`` (mean NT-Xent loss of its
         batches), ``lr`` (at its end) and ``dur`` (seconds).
@@ -399,7 +405,7 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
                                   int(self.projection_dim)).to(device)
             history = self._train(net, _TwoViews(images, finish), seed, device)
         backbone = net.backbone.cpu().eval()
-        self.encoder_state_ = {k: v.detach().numpy().copy()
+        self.encoder_state_ = {k: _read_only(v.detach().numpy().copy())
                                for k, v in backbone.state_dict().items()}
         self.history_ = history
         self.loss_curve_ = [h["loss"] for h in history]
@@ -562,9 +568,12 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
 
     def __sklearn_clone__(self):
         # A fitted pretrainer is weights that other estimators load: it clones
-        # to a fitted copy, so that weights=pretrainer survives clone().
+        # to a fitted copy, so that weights=pretrainer survives clone(). The
+        # copies share the encoder's arrays, which are read-only.
         if self.__sklearn_is_fitted__():
-            return copy.deepcopy(self)
+            shared = {id(a): a for a in self.encoder_state_.values()
+                      if isinstance(a, np.ndarray) and not a.flags.writeable}
+            return copy.deepcopy(self, memo=shared)
         return super().__sklearn_clone__()
 
     def __setstate__(self, state):

@@ -268,8 +268,16 @@ def test_get_set_params_and_clone(fitted):
     copy = clone(fitted)
     assert copy is not fitted and copy.get_params() == fitted.get_params()
     assert copy.encoder_state_ is not fitted.encoder_state_
+    assert copy.history_ == fitted.history_ and copy.history_ is not fitted.history_
     for key, value in fitted.encoder_state_.items():
-        np.testing.assert_array_equal(copy.encoder_state_[key], value)
+        # shared, and read-only: neither copy can change the other's encoder
+        assert copy.encoder_state_[key] is value and not value.flags.writeable
+    state = copy.pretrained_state_dict()
+    next(iter(state.values())).add_(1.0)
+    np.testing.assert_array_equal(next(iter(copy.encoder_state_.values())),
+                                  next(iter(fitted.encoder_state_.values())))
+    assert not np.array_equal(next(iter(state.values())).numpy(),
+                              next(iter(fitted.encoder_state_.values())))
 
 
 def test_pickle_and_joblib_round_trip(table, fitted, tmp_path):
