@@ -255,7 +255,6 @@ def main(argv=None):
                                 masks=mask_list, path=out / f"{prefix}_gradcam_{tag}.png")
 
     report = EvaluationReport.concat([_without_estimators(r) for r in reports])
-    total = time.time() - t_start
     fusion = [m for m in report.models if m.startswith(("Late", "Intermediate"))]
     diffs = paired_differences(report, fusion, "LR clinical", n_boot,
                                metric_funcs=METRIC_FUNCS)
@@ -266,6 +265,7 @@ def main(argv=None):
             ("Late fusion soft, crop CNN + LR", "Late fusion soft, whole CNN + LR"),
             ("Intermediate fusion, lesion crop", "Intermediate fusion, whole image")]],
         ignore_index=True)
+    total = time.time() - t_start  # everything but writing the files
     timing = pd.DataFrame({"model": list(times),
                            "wall_s": [round(t, 1) for t in times.values()]})
     md = report.to_markdown(digits=3)
