@@ -23,7 +23,8 @@ ALLOWED = {
     "datasets": set(),
     "metrics": set(),
     "utils": set(),
-    "modalities": {"data", "utils"},
+    # a modality describes its encoder, and reads the stem its weights were trained with
+    "modalities": {"data", "nn", "utils"},
 }
 
 
