@@ -32,9 +32,11 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
         Image column when X is a DataFrame.
     backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
     attention : {None, "eca", "cbam"}, default=None
-    weights : None, str or path, default=None
-        A torchvision weights name ("IMAGENET1K_V1", "DEFAULT") or a local
-        state-dict path. With None the backbone is randomly initialised.
+    weights : None, str, path or fitted pretrainer, default=None
+        A torchvision weights name ("IMAGENET1K_V1", "DEFAULT"), a local
+        state-dict path or a fitted
+        :class:`~skmultimodal.pretraining.ContrastivePretrainer`. With None
+        the backbone is randomly initialised.
     image_size : int or (int, int), default=224
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"

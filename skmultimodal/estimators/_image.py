@@ -72,9 +72,10 @@ class ImageClassifier(BaseNetClassifier):
     attention : {None, "eca", "cbam"}, default=None
         Attention inside the residual blocks (ResNet) or after every convolution
         block (SimpleCNN).
-    weights : None, str or path, default=None
+    weights : None, str, path or fitted pretrainer, default=None
         None (random initialisation), a torchvision weights name such as
-        "IMAGENET1K_V1" or "DEFAULT", or the path to a local state dict.
+        "IMAGENET1K_V1" or "DEFAULT", the path to a local state dict, or a
+        fitted :class:`~skmultimodal.pretraining.ContrastivePretrainer`.
     freeze_backbone : bool, default=False
         Train the head only.
     image_size : int or (int, int), default=224

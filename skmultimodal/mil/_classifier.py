@@ -43,9 +43,10 @@ class ImageBagClassifier(BaseFusionClassifier):
     backbone : {"simple_cnn", "resnet18", "resnet50"}, default="resnet18"
         Instance encoder.
     attention : {None, "eca", "cbam"}, default=None
-    weights : None, str or path, default=None
+    weights : None, str, path or fitted pretrainer, default=None
         Pretrained weights of the instance encoder: a torchvision weights
-        name or the path to a local state dict.
+        name, the path to a local state dict, or a fitted
+        :class:`~skmultimodal.pretraining.ContrastivePretrainer`.
     freeze_backbone : bool, default=False
         Train the pooling and the head only. With ``memory`` each instance is
         then encoded once, across epochs, folds and grid-search candidates.

@@ -77,9 +77,10 @@ class ImageBagModality(ImageModality):
         Instance encoder.
     attention : {None, "eca", "cbam"}, default=None
         Attention module inside the backbone's blocks.
-    weights : None, str or path, default=None
-        None for random initialisation, a torchvision weights name or the
-        path to a local state dict.
+    weights : None, str, path or fitted pretrainer, default=None
+        None for random initialisation, a torchvision weights name, the
+        path to a local state dict, or a fitted
+        :class:`~skmultimodal.pretraining.ContrastivePretrainer`.
     freeze_backbone : bool, default=False
         If True the instance encoder is not trained; with the estimator's
         ``memory=`` each instance is then encoded once, across epochs, folds

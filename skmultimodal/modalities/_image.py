@@ -169,9 +169,11 @@ class ImageModality(BaseEstimator):
     attention : {None, "eca", "cbam"}, default=None
         Attention module inside every residual block (ResNet) or after every
         convolution block (SimpleCNN).
-    weights : None, str or path, default=None
+    weights : None, str, path or fitted pretrainer, default=None
         None for random initialisation, a torchvision weights name
-        ("IMAGENET1K_V1", "DEFAULT") or the path to a local state dict.
+        ("IMAGENET1K_V1", "DEFAULT"), the path to a local state dict, or a
+        fitted :class:`~skmultimodal.pretraining.ContrastivePretrainer`
+        (its encoder; it survives ``clone``).
     freeze_backbone : bool, default=False
         If True the encoder is not trained (its batch-norm statistics stay too).
     image_size : int or (int, int), default=224
