@@ -31,6 +31,7 @@ Writes ``benchmarks/results/token_grid.md`` and ``token_grid.csv``.
 
 import argparse
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -149,7 +150,7 @@ def main(argv=None):
         return
     args.output_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(args.output_dir / "token_grid.csv", index=False)
-    command = "python benchmarks/bench_token_grid.py " + " ".join(sys.argv[1:])
+    command = shlex.join(["python", "benchmarks/bench_token_grid.py", *sys.argv[1:]])
     (args.output_dir / "token_grid.md").write_text(
         "# Token grids: cross-attention fusion at 32 px\n\n"
         f"Command: `{command.strip()}`; {args.n_samples} rows, {args.folds}-fold stratified "
