@@ -204,7 +204,12 @@ def _rebuild_backbone(embedder, record):
     """The frozen backbone of an ImageEmbedder from a :class:`ModuleRecord`."""
     from ..nn._registry import build_backbone
 
-    spec = {**embedder.modality_.encoder_spec(), "weights": None}
+    # The stem comes from the stored weights, not from the fit's weights file,
+    # which the machine that loads the model may not have.
+    modality = copy.copy(embedder.modality_)
+    modality.weights = {name: torch.from_numpy(np.array(value))
+                        for name, value in record.state.items()}
+    spec = {**modality.encoder_spec(), "weights": None}
     with torch.random.fork_rng(devices=[]):
         backbone = build_backbone(spec)
     _load_state(backbone, record.state, type(embedder).__name__)

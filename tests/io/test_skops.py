@@ -400,3 +400,22 @@ def test_loading_warns_about_nothing_else(data, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(path)
+
+
+def test_embedder_loads_without_its_weights_file(tmp_path):
+    """The backbone is rebuilt with the stem of the stored weights, not of the weights file."""
+    from skmultimodal import ImageEmbedder
+    from skmultimodal.nn import ResNetBackbone
+
+    weights = tmp_path / "small_stem.pt"
+    torch.save(ResNetBackbone(stem="small").state_dict(), weights)
+    X = np.random.RandomState(0).randint(0, 255, (4, 16, 16, 3)).astype(np.uint8)
+    # a 3x3 stem trained at another size: at 224 px the size rule alone would pick torchvision's
+    embedder = ImageEmbedder(backbone="resnet18", weights=str(weights), image_size=224,
+                             device="cpu").fit(X)
+    path = tmp_path / "embedder.skops"
+    dump(embedder, path)
+    weights.unlink()  # the machine that loads the model lacks the file
+    loaded = load(path)
+    assert loaded.backbone_.conv1.kernel_size == (3, 3)
+    np.testing.assert_allclose(loaded.transform(X), embedder.transform(X), atol=1e-5)
