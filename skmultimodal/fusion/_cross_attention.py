@@ -60,9 +60,7 @@ class CrossAttentionFusionClassifier(BaseFusionClassifier):
         Tokens of each tabular modality.
     dropout : float, default=0.1
     pooling : {"mean", "cls"}, default="mean"
-    modality_dropout : float, default=0.1
-        Probability, in training, of hiding a present modality (never all of
-        a row's).
+    %(modality_dropout)s
     max_epochs : int, default=20
     batch_size : int, default=32
     lr : float, default=1e-3

@@ -46,8 +46,7 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         Hidden layers of the classification head.
     dropout : float, default=0.2
         Dropout in the projections and the head.
-    modality_dropout : float, default=0.1
-        Probability, in training, of hiding a present modality.
+    %(modality_dropout)s
     max_epochs : int, default=20
     batch_size : int, default=32
     lr : float, default=1e-3

@@ -215,7 +215,15 @@ class _FusionNetBase(nn.Module):
         return encoder.net
 
     def _presence(self, inputs):
-        """Bool tensor (N, n_modalities); modality dropout applied in training."""
+        """Presence after modality dropout, and the rows it hid a modality of.
+
+        Returns
+        -------
+        present : bool tensor of shape (N, n_modalities)
+        dropped : bool tensor of shape (N,)
+            True where modality dropout hid a present modality of the row
+            (always False outside training).
+        """
         first = inputs[self.names[0]]
         n, device = first.shape[0], first.device
         cols = []
@@ -227,12 +235,28 @@ class _FusionNetBase(nn.Module):
                 flag = torch.ones(n, dtype=torch.bool, device=device)
             cols.append(flag.reshape(n).to(device=device, dtype=torch.bool))
         present = torch.stack(cols, dim=1)
+        dropped = torch.zeros(n, dtype=torch.bool, device=device)
         if self.training and self.modality_dropout > 0 and len(self.names) > 1:
             drop = (torch.rand(present.shape, device=device) < self.modality_dropout) & present
             # Never drop every modality of a row: such rows keep all they have.
             drop[~(present & ~drop).any(dim=1)] = False
             present = present & ~drop
-        return present
+            dropped = drop.any(dim=1)
+        return present, dropped
+
+    @staticmethod
+    def _branch_gradient_off(x, dropped):
+        """``x`` (N, ...) with its gradient stopped in the ``dropped`` rows.
+
+        On a row where modality dropout hid a modality, the label may depend
+        on the hidden modality (an interaction), so fitting it from the
+        others alone can only be done by memorising them. Such rows train
+        the missing embeddings, the fusion and the head, but not the branches
+        (encoder and projection or tokenizer) of the modalities left.
+        """
+        if not dropped.any():
+            return x
+        return torch.where(dropped.view(-1, *([1] * (x.dim() - 1))), x.detach(), x)
 
 
 class IntermediateFusionNet(_FusionNetBase):
@@ -275,7 +299,9 @@ class IntermediateFusionNet(_FusionNetBase):
     dropout : float, default=0.1
     modality_dropout : float, default=0.1
         In training, probability of treating a present modality as missing
-        (never all modalities of a row).
+        (never all modalities of a row). Such rows train the missing
+        embeddings, the fusion and the head, not the branches of the
+        modalities left.
 
     Examples
     --------
@@ -351,11 +377,11 @@ class IntermediateFusionNet(_FusionNetBase):
         -------
         dict of str to torch.Tensor of shape (N, embed_dim)
         """
-        present = self._presence(inputs)
+        present, dropped = self._presence(inputs)
         out = {}
         for i, name in enumerate(self.names):
-            z = self.projections[name](
-                self.encoders[name](inputs[name], inputs.get(f"{name}_mask")))
+            z = self._branch_gradient_off(self.projections[name](
+                self.encoders[name](inputs[name], inputs.get(f"{name}_mask"))), dropped)
             out[name] = torch.where(present[:, i, None], z, self.missing[name].to(z.dtype))
         return out
 
@@ -595,11 +621,12 @@ class CrossAttentionFusionNet(_FusionNetBase):
         return self.input_dropout(tok), grid
 
     def _forward(self, inputs, need_weights):
-        present = self._presence(inputs)
+        present, dropped = self._presence(inputs)
         toks, grids = {}, {}
         bag_masks = {name: inputs.get(f"{name}_mask") for name in self.bag_pools}
         for name in self.names:
             toks[name], grids[name] = self.tokens(name, inputs[name], bag_masks.get(name))
+            toks[name] = self._branch_gradient_off(toks[name], dropped)
         for name, mask in bag_masks.items():
             if mask is None:
                 bag_masks[name] = full_mask(toks[name])

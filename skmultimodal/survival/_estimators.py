@@ -203,7 +203,7 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     kronecker_dim : int, default=16
     head_hidden_sizes : tuple of int, default=(32,)
     dropout : float, default=0.5
-    modality_dropout : float, default=0.1
+    %(modality_dropout)s
     %(training)s
 
     %(attributes)s
@@ -271,7 +271,7 @@ class CrossAttentionFusionSurvival(SurvivalNetMixin, CrossAttentionFusionClassif
     n_tokens : int, default=4
     dropout : float, default=0.5
     pooling : {"mean", "cls"}, default="mean"
-    modality_dropout : float, default=0.1
+    %(modality_dropout)s
     %(training)s
 
     %(attributes)s

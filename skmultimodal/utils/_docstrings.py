@@ -79,6 +79,15 @@ default="auto"
         the values as they are (images already scaled or standardised). The
         same picture gives the same input whatever its dtype or file format."""
 
+_modality_dropout = """modality_dropout : float, default=0.1
+        Probability, in training, of hiding a present modality (never all of
+        a row's), so that the network learns to cope with missing ones. A row
+        with a hidden modality trains the learned missing embeddings, the
+        fusion and the head, but not the branches (encoders and projections)
+        of the modalities left: its label may depend on the hidden modality
+        (an interaction between modalities), and fitting it from the others
+        alone would teach them to memorise rather than to combine."""
+
 # (the default differs between estimators: each states its own after the text)
 _lr_schedule = """lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
         How the learning rate moves over training, one step per batch:
@@ -105,6 +114,7 @@ SHARED_PARAMS = {
     "intensity_range": _intensity_range,
     "lr_schedule": _lr_schedule,
     "label_smoothing": _label_smoothing,
+    "modality_dropout": _modality_dropout,
 }
 
 #: Decorator filling the shared parameter descriptions into a class docstring.

@@ -106,12 +106,52 @@ def test_modality_dropout_never_hides_every_modality():
     torch.manual_seed(0)
     x = {"img": torch.zeros(300, 1, 4, 4), "tab": torch.zeros(300, 5),
          "img_present": torch.tensor(present), "tab_present": torch.tensor(tab_present)}
-    flags = net._presence(x)
+    flags, dropped = net._presence(x)
     assert flags.any(dim=1).all()
     given = torch.stack([x["img_present"], x["tab_present"]], dim=1)
     assert not (flags & ~given).any()  # never turns a missing modality on
     assert (given & ~flags).any()  # but does hide present ones
-    assert torch.equal(net.eval()._presence(x), given)
+    assert torch.equal(dropped, (given & ~flags).any(dim=1))
+    flags, dropped = net.eval()._presence(x)
+    assert torch.equal(flags, given) and not dropped.any()
+
+
+@pytest.mark.parametrize("net_class", ["intermediate", "cross_attention"])
+def test_rows_with_a_hidden_modality_do_not_train_the_branches_left(net_class):
+    # On an interaction, a row whose image is hidden cannot be explained by its
+    # table: its loss may train the missing embedding and the head, but not the
+    # tabular branch, which would otherwise learn to memorise.
+    from skmultimodal.nn._fusion import CrossAttentionFusionNet
+
+    cls = {"intermediate": IntermediateFusionNet,
+           "cross_attention": CrossAttentionFusionNet}[net_class]
+    net = cls(2, SPECS, embed_dim=8, modality_dropout=0.5)
+    if net_class == "cross_attention":
+        net = cls(2, SPECS, embed_dim=8, n_heads=2, modality_dropout=0.5)
+    x = _inputs(40)
+    branches = [p for name, p in net.named_parameters()
+                if name.startswith(("encoders.", "projections.", "tokenizers."))]
+
+    def gradients(rows):
+        net.zero_grad()
+        torch.manual_seed(3)  # the same draw of hidden modalities every time
+        net(**x)[rows].sum().backward()
+        return ([p.grad for p in branches],
+                [p.grad for p in net.missing.values()] + [p.grad for p in net.head.parameters()])
+
+    net.train()
+    torch.manual_seed(3)
+    _, dropped = net._presence(x)
+    assert dropped.any() and not dropped.all()
+    branch, rest = gradients(dropped)
+    assert all(g is None or not g.any() for g in branch)
+    assert any(g is not None and g.any() for g in rest)  # missing embeddings, head learn
+    branch, _ = gradients(~dropped)
+    assert all(g is not None for g in branch) and any(g.any() for g in branch)
+    # outside training nothing is hidden, so every row reaches the branches
+    net.eval()
+    branch, _ = gradients(dropped)
+    assert any(g is not None and g.any() for g in branch)
 
 
 def test_missing_rows_fit_tabular_preprocessing_on_present_rows_only():
