@@ -207,8 +207,9 @@ class TabularModality(TransformerMixin, BaseEstimator):
             if images and warn:
                 warnings.warn(
                     f"TabularModality(columns=None) leaves out column(s) {images}: "
-                    "they hold images (arrays or image file paths), which are not "
-                    "tabular features. Pass columns=[...] to silence this warning.",
+                    "they hold images (arrays or image file paths) or lesion boxes "
+                    "(x0, y0, x1, y1), which are not tabular features. Pass "
+                    "columns=[...] to silence this warning.",
                     UserWarning,
                 )
             return [c for c in frame.columns if c not in images]
@@ -219,9 +220,10 @@ class TabularModality(TransformerMixin, BaseEstimator):
         images = image_columns(frame[[c for c in columns if c in frame.columns]])
         if images:
             raise ValueError(
-                f"Column(s) {images} hold images (arrays or image file paths) and "
-                "cannot be tabular features; give them to an ImageModality or an "
-                "image estimator instead."
+                f"Column(s) {images} hold images (arrays or image file paths) or "
+                "lesion boxes (x0, y0, x1, y1) and cannot be tabular features; give "
+                "images to an ImageModality or an image estimator instead, and "
+                "masks or boxes to its roi."
             )
         return columns
 

@@ -119,6 +119,14 @@ def test_listed_image_column_is_refused(tmp_path):
         TabularModality(["age", "image"]).fit(X)
 
 
+def test_lesion_box_columns_are_no_tabular_features():
+    X = pd.DataFrame({"age": [50.0, 61.0, 47.0], "box": [(0, 0, 4, 4), (1, 1, 3, 3), None]})
+    with pytest.warns(UserWarning, match=r"\['box'\].*lesion boxes"):
+        assert TabularModality().fit(X).columns_ == ["age"]
+    with pytest.raises(ValueError, match=r"\['box'\] hold images .* or lesion boxes"):
+        TabularModality(["age", "box"]).fit(X)
+
+
 def test_empty_column_list_says_so():
     with pytest.raises(ValueError, match=r"at least one column; got columns=\[\]"):
         TabularModality([]).fit(pd.DataFrame({"a": [1.0, 2.0]}))
