@@ -220,9 +220,9 @@ class _FusionNetBase(nn.Module):
         Returns
         -------
         present : bool tensor of shape (N, n_modalities)
-        dropped : bool tensor of shape (N,)
-            True where modality dropout hid a present modality of the row
-            (always False outside training).
+        dropped : bool tensor of shape (N,) or None
+            True where modality dropout hid a present modality of the row;
+            None when modality dropout is off (outside training).
         """
         first = inputs[self.names[0]]
         n, device = first.shape[0], first.device
@@ -235,7 +235,7 @@ class _FusionNetBase(nn.Module):
                 flag = torch.ones(n, dtype=torch.bool, device=device)
             cols.append(flag.reshape(n).to(device=device, dtype=torch.bool))
         present = torch.stack(cols, dim=1)
-        dropped = torch.zeros(n, dtype=torch.bool, device=device)
+        dropped = None
         if self.training and self.modality_dropout > 0 and len(self.names) > 1:
             drop = (torch.rand(present.shape, device=device) < self.modality_dropout) & present
             # Never drop every modality of a row: such rows keep all they have.
@@ -254,7 +254,7 @@ class _FusionNetBase(nn.Module):
         the missing embeddings, the fusion and the head, but not the branches
         (encoder and projection or tokenizer) of the modalities left.
         """
-        if not dropped.any():
+        if dropped is None:
             return x
         return torch.where(dropped.view(-1, *([1] * (x.dim() - 1))), x.detach(), x)
 
