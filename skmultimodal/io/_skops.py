@@ -48,9 +48,15 @@ def _state_arrays(module):
     return {name: _to_numpy(value) for name, value in module.state_dict().items()}
 
 
+def _as_tensors(arrays):
+    """A stored state dict (arrays) as tensors; tensors are kept as they are."""
+    return {name: value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+            for name, value in arrays.items()}
+
+
 def _load_state(module, arrays, what):
     """Load a stored state dict into ``module``, names and shapes checked."""
-    state = {name: torch.from_numpy(np.array(value)) for name, value in arrays.items()}
+    state = _as_tensors(arrays)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -206,13 +212,13 @@ def _rebuild_backbone(embedder, record):
 
     # The stem comes from the stored weights, not from the fit's weights file,
     # which the machine that loads the model may not have.
+    state = _as_tensors(record.state)
     modality = copy.copy(embedder.modality_)
-    modality.weights = {name: torch.from_numpy(np.array(value))
-                        for name, value in record.state.items()}
+    modality.weights = state
     spec = {**modality.encoder_spec(), "weights": None}
     with torch.random.fork_rng(devices=[]):
         backbone = build_backbone(spec)
-    _load_state(backbone, record.state, type(embedder).__name__)
+    _load_state(backbone, state, type(embedder).__name__)
     return backbone.eval().requires_grad_(False)
 
 
