@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from skmultimodal.fusion import IntermediateFusionClassifier
-from skmultimodal.nn._fusion import IntermediateFusionNet
+from skmultimodal.nn._fusion import CrossAttentionFusionNet, IntermediateFusionNet
 
 from . import FAST, TAB, image_modality, make_data, tab_modality, two_modalities
 
@@ -116,18 +116,13 @@ def test_modality_dropout_never_hides_every_modality():
     assert torch.equal(flags, given) and dropped is None
 
 
-@pytest.mark.parametrize("net_class", ["intermediate", "cross_attention"])
-def test_rows_with_a_hidden_modality_do_not_train_the_branches_left(net_class):
+@pytest.mark.parametrize("net_class, params", [(IntermediateFusionNet, {}),
+                                               (CrossAttentionFusionNet, {"n_heads": 2})])
+def test_rows_with_a_hidden_modality_do_not_train_the_branches_left(net_class, params):
     # On an interaction, a row whose image is hidden cannot be explained by its
     # table: its loss may train the missing embedding and the head, but not the
     # tabular branch, which would otherwise learn to memorise.
-    from skmultimodal.nn._fusion import CrossAttentionFusionNet
-
-    cls = {"intermediate": IntermediateFusionNet,
-           "cross_attention": CrossAttentionFusionNet}[net_class]
-    net = cls(2, SPECS, embed_dim=8, modality_dropout=0.5)
-    if net_class == "cross_attention":
-        net = cls(2, SPECS, embed_dim=8, n_heads=2, modality_dropout=0.5)
+    net = net_class(2, SPECS, embed_dim=8, modality_dropout=0.5, **params)
     x = _inputs(40)
     branches = [p for name, p in net.named_parameters()
                 if name.startswith(("encoders.", "projections.", "tokenizers."))]

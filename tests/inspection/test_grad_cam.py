@@ -126,17 +126,16 @@ def test_intermediate_fusion_maps_find_the_signal(data, fusion_clf):
     # How sharply one small fusion network's maps point at the blobs varies
     # from seed to seed (own-blob lift 1.3 to 2.6 over seeds 0-4, mean 1.85),
     # so the maps of three seeds are judged together.
-    maps, targets = [], []
+    results = []
     for seed, clf in enumerate([fusion_clf] + [clone(fusion_clf).set_params(
             random_state=seed).fit(X, y) for seed in (1, 2)]):
         assert clf.score(X_test, y_test) >= 0.8, seed
-        result = grad_cam(clf, X_test, modality="us")
-        assert result.modality == "us"
-        _check_maps(result, clf.predict(X_test))
-        maps += result.heatmaps
-        targets.append(result.targets)
-    _check_blobs(maps, np.concatenate(targets))
-    result = grad_cam(fusion_clf, X_test, modality="us")
+        results.append(grad_cam(clf, X_test, modality="us"))
+        assert results[-1].modality == "us"
+        _check_maps(results[-1], clf.predict(X_test))
+    _check_blobs([h for r in results for h in r.heatmaps],
+                 np.concatenate([r.targets for r in results]))
+    result = results[0]  # fusion_clf's
     # one image modality: no need to name it
     again = grad_cam(fusion_clf, X_test.iloc[:4])
     np.testing.assert_allclose(again.heatmaps[0], result.heatmaps[0], atol=1e-6)
