@@ -8,6 +8,7 @@ the tests skip with a message saying how to get the data.
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DATA_ENV = "SKMULTIMODAL_DATA"
@@ -95,3 +96,31 @@ def count_reads(monkeypatch):
 
     monkeypatch.setattr(_dataset, "read_image", counting_read)
     return counter
+
+
+@pytest.fixture(scope="module")
+def multimodal_table():
+    """48 rows of a generated image + table problem, with a bag column and patients.
+
+    ``(X, y, groups)``: an image column "image", table columns "tab_0" to
+    "tab_3", a column "bag" holding one or two images per row (for the bag
+    estimators), and the patient of each row as groups.
+    """
+    from skmultimodal.datasets import make_multimodal_classification
+
+    X, y = make_multimodal_classification(48, image_size=16, n_features=4, n_informative=2,
+                                          n_patients=16, random_state=0)
+    X["bag"] = [[image, np.flipud(image)][:1 + i % 2] for i, image in enumerate(X["image"])]
+    return X, y, X["patient_id"]
+
+
+@pytest.fixture(scope="module")
+def survival_table(multimodal_table):
+    """The same table with a survival target: time to event, a third censored."""
+    from sksurv.util import Surv
+
+    X, y, groups = multimodal_table
+    rng = np.random.default_rng(0)
+    time = rng.exponential(np.exp(-1.5 * (y - 0.5))) * 10
+    event = rng.random(len(y)) > 1 / 3
+    return X, Surv.from_arrays(event, time), groups

@@ -163,8 +163,8 @@ class WarmupCosine:
 WARMUP_FRACTION = 0.05
 
 
-def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
-    """The skorch ``LRScheduler`` callback of ``lr_schedule`` (stepped per batch).
+def lr_schedule_policy(lr_schedule, lr, total_steps):
+    """The torch scheduler class and arguments of ``lr_schedule`` over ``total_steps``.
 
     Parameters
     ----------
@@ -172,7 +172,40 @@ def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
         "warmup_cosine": linear warm-up over the first 5% of the steps, then
         cosine decay to 0 at the last step. "onecycle":
         :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr`` after
-        5% of the steps. "constant" or None: no schedule (returns None).
+        5% of the steps. "constant" or None: no schedule.
+    lr : float
+        The peak learning rate.
+    total_steps : int
+        Optimiser steps the schedule spans.
+
+    Returns
+    -------
+    policy : (type, dict) or None
+        ``policy[0](optimizer, **policy[1])`` is the scheduler, stepped once
+        per optimiser step; None for a constant learning rate.
+    """
+    if lr_schedule is None or lr_schedule == "constant":
+        return None
+    total = max(1, int(total_steps))
+    warmup = max(1, int(round(WARMUP_FRACTION * total)))
+    if lr_schedule == "warmup_cosine":
+        return torch.optim.lr_scheduler.LambdaLR, {"lr_lambda": WarmupCosine(total, warmup)}
+    if lr_schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR, {
+            "max_lr": float(lr), "total_steps": total + 1, "pct_start": warmup / total}
+    raise ValueError(
+        f"lr_schedule={lr_schedule!r} is not supported; use 'warmup_cosine', "
+        "'onecycle', 'constant' or None."
+    )
+
+
+def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
+    """The skorch ``LRScheduler`` callback of ``lr_schedule`` (stepped per batch).
+
+    Parameters
+    ----------
+    lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
+        See :func:`lr_schedule_policy`.
     lr : float
         The peak learning rate.
     max_epochs, batches_per_epoch : int
@@ -183,23 +216,13 @@ def make_lr_scheduler(lr_schedule, lr, max_epochs, batches_per_epoch):
     -------
     scheduler : skorch.callbacks.LRScheduler or None
         It records the learning rate of every batch in the history as
-        ``"event_lr"``.
+        ``"event_lr"``; None for a constant learning rate.
     """
-    if lr_schedule is None or lr_schedule == "constant":
+    total = int(max_epochs) * max(1, int(batches_per_epoch))
+    policy = lr_schedule_policy(lr_schedule, lr, total)
+    if policy is None:
         return None
-    total = max(1, int(max_epochs) * max(1, int(batches_per_epoch)))
-    warmup = max(1, int(round(WARMUP_FRACTION * total)))
-    if lr_schedule == "warmup_cosine":
-        return FitLRScheduler(policy=torch.optim.lr_scheduler.LambdaLR,
-                           lr_lambda=WarmupCosine(total, warmup), step_every="batch")
-    if lr_schedule == "onecycle":
-        return FitLRScheduler(policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=float(lr),
-                           total_steps=total + 1, pct_start=warmup / total,
-                           step_every="batch")
-    raise ValueError(
-        f"lr_schedule={lr_schedule!r} is not supported; use 'warmup_cosine', "
-        "'onecycle', 'constant' or None."
-    )
+    return FitLRScheduler(policy=policy[0], **policy[1], step_every="batch")
 
 
 def check_finite_proba(proba, module, X):
@@ -240,18 +263,22 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     of an image input.
 
     Common parameters (set by subclasses' ``__init__``): ``max_epochs``,
-    ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``class_weight``,
-    optionally ``lr_schedule`` (None, i.e. constant, when absent; see
-    :func:`make_lr_scheduler`) and ``label_smoothing`` (0 when absent),
-    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
-    ``callbacks``, ``device``, ``random_state``, ``verbose`` and optionally
-    the training-speed options ``num_workers`` (default 0 when absent),
+    ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``lr_schedule``
+    (see :func:`make_lr_scheduler`), ``class_weight``, ``label_smoothing``
+    (cross-entropy classifiers), ``early_stopping``, ``validation_fraction``,
+    ``n_iter_no_change``, ``callbacks``, ``device``, ``random_state``,
+    ``verbose`` and optionally the training-speed options ``num_workers`` (default 0 when absent),
     ``precision``, ``channels_last``, ``compile``, ``cache_images`` and
     ``accelerator`` (see ``docs/performance.md``).
     """
 
     _with_presence = False
     _parameter_constraints = dict(TRAINING)
+
+    #: The values of estimators that do not declare these parameters, or that
+    #: were pickled before they did: a constant learning rate, no smoothing.
+    lr_schedule = None
+    label_smoothing = 0.0
 
     # -- hooks ---------------------------------------------------------
     def _prepare_X(self, X, reset):  # pragma: no cover - abstract
@@ -288,7 +315,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         """Parameters: their constraints, then what the constraints cannot say."""
         self._validate_params()
         resolve_optimizer(self.optimizer)
-        if getattr(self, "label_smoothing", 0.0) and not issubclass(
+        if self.label_smoothing and not issubclass(
                 self._criterion(), torch.nn.CrossEntropyLoss):
             raise ValueError(
                 f"label_smoothing={self.label_smoothing!r} applies to the "
@@ -396,7 +423,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         weight = self._criterion_weight(y_enc)
         if weight is not None:
             kwargs["criterion__weight"] = weight
-        label_smoothing = float(getattr(self, "label_smoothing", 0.0))
+        label_smoothing = float(self.label_smoothing)
         if label_smoothing:
             kwargs["criterion__label_smoothing"] = label_smoothing
         if weighted:
@@ -414,7 +441,7 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
         drop_last = n_train > batch_size and n_train % batch_size == 1
         batches_per_epoch = n_train // batch_size if drop_last else -(-n_train // batch_size)
         callbacks = self._make_callbacks()
-        scheduler = make_lr_scheduler(getattr(self, "lr_schedule", None), self.lr,
+        scheduler = make_lr_scheduler(self.lr_schedule, self.lr,
                                       self.max_epochs, batches_per_epoch)
         if scheduler is not None:
             callbacks.insert(1, ("lr_scheduler", scheduler))

@@ -15,9 +15,9 @@ from ._image import ImageClassifier
 
 #: DeepFeatureExtractor's training parameters, passed to every CNN.
 _TRAINING_PARAMS = ("dropout", "max_epochs", "batch_size", "lr", "optimizer",
-                    "weight_decay", "class_weight", "early_stopping",
-                    "validation_fraction", "n_iter_no_change", "num_workers",
-                    "precision", "device", "verbose")
+                    "weight_decay", "lr_schedule", "label_smoothing", "class_weight",
+                    "early_stopping", "validation_fraction", "n_iter_no_change",
+                    "num_workers", "precision", "device", "verbose")
 
 
 @substitute_shared_params
@@ -53,6 +53,10 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
     weight_decay : float, default=0.0
+    %(lr_schedule)s
+        Default: "warmup_cosine", as for :class:`~skmultimodal.ImageClassifier`.
+    %(label_smoothing)s
+        Default: 0.1, as for :class:`~skmultimodal.ImageClassifier`.
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
@@ -93,6 +97,11 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
     'eca'
     """
 
+    #: The values of extractors pickled before these parameters existed (their
+    #: CNNs trained with ImageClassifier's defaults).
+    lr_schedule = "warmup_cosine"
+    label_smoothing = 0.1
+
     _parameter_constraints = {
         "modalities": [list, tuple],
         "dropout": [RATE],
@@ -101,7 +110,8 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, modalities, *, dropout=0.0, max_epochs=10, batch_size=32, lr=1e-3,
-                 optimizer="adam", weight_decay=0.0, class_weight=None,
+                 optimizer="adam", weight_decay=0.0, lr_schedule="warmup_cosine",
+                 label_smoothing=0.1, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  num_workers="auto", precision=None, device="auto", random_state=None,
                  verbose=0):
@@ -112,6 +122,8 @@ class DeepFeatureExtractor(MultimodalMixin, TransformerMixin, BaseEstimator):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -43,6 +43,10 @@ class TabularMLPClassifier(BaseNetClassifier):
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
     weight_decay : float, default=0.05
+    %(lr_schedule)s
+        Default: None.
+    %(label_smoothing)s
+        Default: 0.
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
@@ -86,7 +90,8 @@ class TabularMLPClassifier(BaseNetClassifier):
     def __init__(self, columns=None, *, hidden_layer_sizes=(256,), dropout=0.5,
                  batch_norm=True, activation="relu", scale=True, impute=None,
                  categorical="auto", max_epochs=30, batch_size=64, lr=1e-3,
-                 optimizer="adamw", weight_decay=0.05, class_weight=None,
+                 optimizer="adamw", weight_decay=0.05, lr_schedule=None,
+                 label_smoothing=0.0, class_weight=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  callbacks=None, recalibrate_bn=True, precision=None, compile=False,
                  accelerator=None, device="auto", random_state=None, verbose=0):
@@ -103,6 +108,8 @@ class TabularMLPClassifier(BaseNetClassifier):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -54,6 +54,8 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     weight_decay : float, default=1e-2
     %(lr_schedule)s
         Default: None.
+    %(label_smoothing)s
+        Default: 0.
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` and stop when the
@@ -129,9 +131,6 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
     'resnet18'
     """
 
-    #: Also the value of estimators pickled before the parameter existed.
-    lr_schedule = None
-
     _parameter_constraints = {
         "modalities": [list, tuple],
         "embed_dim": [POSITIVE_INT],
@@ -148,7 +147,7 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
                  head_hidden_sizes=(128,), dropout=0.2, modality_dropout=0.1,
                  max_epochs=20, batch_size=32, lr=1e-3,
                  optimizer="adamw", weight_decay=1e-2, lr_schedule=None,
-                 class_weight=None, early_stopping=False,
+                 label_smoothing=0.0, class_weight=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
                  compile=False, cache_images=False, accelerator=None, device="auto",
@@ -166,6 +165,7 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -68,6 +68,10 @@ class ImageBagClassifier(BaseFusionClassifier):
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adamw"
     weight_decay : float, default=1e-2
+    %(lr_schedule)s
+        Default: None.
+    %(label_smoothing)s
+        Default: 0.
     class_weight : None, "balanced" or dict, default=None
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
@@ -130,7 +134,8 @@ class ImageBagClassifier(BaseFusionClassifier):
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
                  intensity_range="auto", augment=False, backbone_params=None, dropout=0.0,
                  max_epochs=20, batch_size=16, lr=1e-3, optimizer="adamw",
-                 weight_decay=1e-2, class_weight=None, early_stopping=False,
+                 weight_decay=1e-2, lr_schedule=None, label_smoothing=0.0,
+                 class_weight=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None,
                  channels_last=False, compile=False, cache_images=False, accelerator=None,
@@ -155,6 +160,8 @@ class ImageBagClassifier(BaseFusionClassifier):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

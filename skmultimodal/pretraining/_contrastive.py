@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..data import ImageSource, ImageTransform
 from ..data._dataset import ImageCache
 from ..data._transforms import check_image_size
-from ..estimators._base import WARMUP_FRACTION, WarmupCosine, check_not_empty
+from ..estimators._base import check_not_empty, lr_schedule_policy
 from ..estimators._cache import encode_source
 from ..estimators._image_input import image_cells
 from ..modalities import ImageModality
@@ -198,10 +198,18 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         the number of images. A last batch of a single image joins the
         batch before it.
     lr : float, default=1e-3
-        Peak learning rate of AdamW, reached after a linear warm-up over 5%%
-        of the steps and followed by a cosine decay to 0.
+        Peak learning rate of AdamW (reached after the warm-up of
+        ``lr_schedule``).
     weight_decay : float, default=1e-4
         AdamW's decoupled weight decay.
+    lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None, \
+default="warmup_cosine"
+        How the learning rate moves over training, one step per batch:
+        "warmup_cosine" rises linearly from 0 to ``lr`` over the first 5%%
+        of the steps, then decays to 0 along half a cosine; "onecycle" is
+        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr`` after
+        5%% of the steps; "constant" or None keep ``lr``. The learning rate
+        at the end of each epoch is in ``history_``.
     augment : {"ultrasound", "generic"} or callable, default="ultrasound"
         How each view is drawn; see
         :func:`~skmultimodal.pretraining.contrastive_views` for the table of
@@ -291,6 +299,9 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     ...                          weights=pre)
     """
 
+    #: The value of pretrainers pickled before the parameter existed.
+    lr_schedule = "warmup_cosine"
+
     _parameter_constraints = {
         **pick(IMAGE, ["column", "backbone", "attention", "channels", "normalize",
                        "intensity_range", "backbone_params"]),
@@ -301,6 +312,7 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "lr": [POSITIVE_REAL],
         "weight_decay": [NON_NEGATIVE_REAL],
+        **pick(TRAINING, ["lr_schedule"]),
         "augment": [StrOptions(set(VIEW_PRESETS)), callable],
         "cache_images": ["boolean"],
         "num_workers": [NON_NEGATIVE_INT],
@@ -310,9 +322,9 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     def __init__(self, column=None, *, backbone="resnet18", attention=None, image_size=224,
                  channels=3, normalize="imagenet", intensity_range="auto",
                  backbone_params=None, projection_dim=128, temperature=0.2, max_epochs=100,
-                 batch_size=64, lr=1e-3, weight_decay=1e-4, augment="ultrasound",
-                 cache_images=False, num_workers=0, device="auto", random_state=None,
-                 verbose=0):
+                 batch_size=64, lr=1e-3, weight_decay=1e-4, lr_schedule="warmup_cosine",
+                 augment="ultrasound", cache_images=False, num_workers=0, device="auto",
+                 random_state=None, verbose=0):
         self.column = column
         self.backbone = backbone
         self.attention = attention
@@ -327,6 +339,7 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.augment = augment
         self.cache_images = cache_images
         self.num_workers = num_workers
@@ -424,8 +437,8 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         optimizer = torch.optim.AdamW(net.parameters(), lr=float(self.lr),
                                       weight_decay=float(self.weight_decay))
         total = int(self.max_epochs) * len(sampler)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, WarmupCosine(total, max(1, round(WARMUP_FRACTION * total))))
+        policy = lr_schedule_policy(self.lr_schedule, self.lr, total)
+        schedule = None if policy is None else policy[0](optimizer, **policy[1])
         epochs = range(1, int(self.max_epochs) + 1)
         bar = None
         if self.verbose:
@@ -453,7 +466,8 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                schedule.step()
+                if schedule is not None:
+                    schedule.step()
                 losses.append(float(loss.detach()))
             history.append({"epoch": epoch, "loss": float(np.mean(losses)),
                             "lr": float(optimizer.param_groups[0]["lr"]),

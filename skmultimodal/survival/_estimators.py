@@ -37,6 +37,8 @@ _FUSION_TRAINING_DOC = """max_epochs : int, default=30
         Decoupled weight decay of AdamW (each step shrinks the weights by
         ``lr * weight_decay``): strong, as survival data sets are small and
         their signal weak.
+    %(lr_schedule)s
+        Default: None.
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
@@ -110,6 +112,8 @@ class TabularMLPSurvival(SurvivalNetMixin, TabularMLPClassifier):
     weight_decay : float, default=1.0
         Decoupled weight decay of AdamW (each step shrinks the weights by
         ``lr * weight_decay``).
+    %(lr_schedule)s
+        Default: None.
     early_stopping : bool, default=False
         Hold out a ``validation_fraction`` of the rows (stratified on the
         event indicator) and stop when its loss stops improving.
@@ -145,7 +149,8 @@ class TabularMLPSurvival(SurvivalNetMixin, TabularMLPClassifier):
     def __init__(self, columns=None, *, loss="cox", n_time_bins=10,
                  hidden_layer_sizes=(32,), dropout=0.5, batch_norm=True, activation="relu",
                  scale=True, impute=None, categorical="auto", max_epochs=30, batch_size=512,
-                 lr=1e-3, optimizer="adamw", weight_decay=1.0, early_stopping=False,
+                 lr=1e-3, optimizer="adamw", weight_decay=1.0, lr_schedule=None,
+                 early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, callbacks=None,
                  recalibrate_bn=True, precision=None, compile=False, accelerator=None,
                  device="auto", random_state=None, verbose=0):
@@ -164,6 +169,7 @@ class TabularMLPSurvival(SurvivalNetMixin, TabularMLPClassifier):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -215,7 +221,8 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=32,
                  fusion="concat", kronecker_dim=16, head_hidden_sizes=(32,), dropout=0.5,
                  modality_dropout=0.1, max_epochs=30, batch_size=512, lr=1e-3,
-                 optimizer="adamw", weight_decay=1.0, early_stopping=False,
+                 optimizer="adamw", weight_decay=1.0, lr_schedule=None,
+                 early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
                  compile=False, cache_images=False, accelerator=None, device="auto",
@@ -234,6 +241,7 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -283,10 +291,10 @@ class CrossAttentionFusionSurvival(SurvivalNetMixin, CrossAttentionFusionClassif
     def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=32, n_heads=4,
                  n_layers=2, n_tokens=4, dropout=0.5, pooling="mean", modality_dropout=0.1,
                  max_epochs=30, batch_size=512, lr=1e-3, optimizer="adamw", weight_decay=1.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 callbacks=None, recalibrate_bn=True, num_workers="auto", precision=None,
-                 channels_last=False, compile=False, cache_images=False, accelerator=None,
-                 device="auto", random_state=None, memory=None, verbose=0):
+                 lr_schedule=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, callbacks=None, recalibrate_bn=True, num_workers="auto",
+                 precision=None, channels_last=False, compile=False, cache_images=False,
+                 accelerator=None, device="auto", random_state=None, memory=None, verbose=0):
         self.modalities = modalities
         self.loss = loss
         self.n_time_bins = n_time_bins
@@ -302,6 +310,7 @@ class CrossAttentionFusionSurvival(SurvivalNetMixin, CrossAttentionFusionClassif
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -109,6 +109,19 @@ def test_loss_decreases_on_a_toy_set(table):
     assert pre.history_[-1]["lr"] == pytest.approx(0.0)  # the cosine decay ends at 0
 
 
+@pytest.mark.parametrize("schedule", ["constant", None, "onecycle"])
+def test_lr_schedule_is_the_networks_grammar(table, schedule):
+    pre = _pretrainer(max_epochs=3, batch_size=20, lr=3e-3, lr_schedule=schedule).fit(
+        table[0])
+    lrs = [h["lr"] for h in pre.history_]
+    if schedule == "onecycle":  # rises to the peak, then falls far below it
+        assert lrs[0] > lrs[-1] and lrs[-1] < 1e-4
+    else:
+        assert lrs == [3e-3] * 3
+    with pytest.raises(InvalidParameterError, match="lr_schedule"):
+        _pretrainer(lr_schedule="cosine").fit(table[0])
+
+
 def test_same_random_state_same_encoder(table, fitted):
     again = _pretrainer().fit(table[0])
     assert again.encoder_state_.keys() == fitted.encoder_state_.keys()
