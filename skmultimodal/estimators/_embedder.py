@@ -13,7 +13,7 @@ from ..utils._docstrings import substitute_shared_params
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._base import check_not_empty
 from ._cache import check_memory, encode_source
-from ._image import roi_image_cells
+from ._image_input import roi_image_cells
 
 
 @substitute_shared_params
@@ -41,18 +41,8 @@ class ImageEmbedder(TransformerMixin, BaseEstimator):
     channels : {1, 3}, default=3
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
-    roi : str, default=None
-        Name of the DataFrame column holding each row's region of interest
-        (X must then be a DataFrame): a lesion mask (path to a mask image or
-        2-D array, nonzero = lesion) or a box ``(x0, y0, x1, y1)`` in pixel
-        coordinates of the original image. Each image is cropped to the
-        lesion's bounding box plus ``roi_margin`` before resizing, the same
-        way at fit and predict time (see
-        :class:`~skmultimodal.modalities.ImageModality`); a missing cell or
-        an all-zero mask keeps the whole image. None uses whole images.
-    roi_margin : float, default=0.1
-        Margin added on every side of the lesion's box, as a fraction of
-        its width and height: a rim of surrounding tissue stays in view.
+    %(roi)s
+    %(roi_margin)s
     batch_size : int, default=64
     num_workers : int, default=0
     device : str, default="auto"

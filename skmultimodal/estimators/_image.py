@@ -1,38 +1,14 @@
 """ImageClassifier: a CNN trained end to end on one image column."""
 
-import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
 from ..data import MultimodalDataset
 from ..modalities import ImageModality
-from ..modalities._image import check_column_present
 from ..nn import ImageClassifierModule
 from ..utils._constraints import IMAGE, RATE, TRAINING
 from ..utils._docstrings import substitute_shared_params
 from ._base import BaseNetClassifier, PreparedInput
-from ._image_input import image_cells
-
-
-def roi_image_cells(estimator, X, modality, reset):
-    """``image_cells`` of X, cropped to the regions of the modality's ``roi`` column.
-
-    Without ``roi`` this is :func:`image_cells`. With it X must be a
-    DataFrame holding the roi column; that column never counts as the
-    image column (``column=None`` picks the only other object column).
-    """
-    roi = modality.roi
-    column = estimator.column
-    if roi is None:
-        return image_cells(estimator, X, column, reset)
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"roi={roi!r} needs X as a pandas DataFrame holding the image column and "
-            f"the region-of-interest column; got {type(X).__name__}."
-        )
-    check_column_present(X, [roi], what="X (the roi column)")
-    images = X if column is not None else X.drop(columns=[roi])
-    cells, labels = image_cells(estimator, images, column, reset)
-    return modality.crop(cells, X, labels), labels
+from ._image_input import roi_image_cells
 
 
 class _FlippedSource:
@@ -109,18 +85,8 @@ class ImageClassifier(BaseNetClassifier):
     backbone_params : dict, default=None
         Further keyword arguments of the backbone, e.g.
         ``{"channels": (16, 32, 64)}`` for a smaller SimpleCNN.
-    roi : str, default=None
-        Name of the DataFrame column holding each row's region of interest
-        (X must then be a DataFrame): a lesion mask (path to a mask image or
-        2-D array, nonzero = lesion) or a box ``(x0, y0, x1, y1)`` in pixel
-        coordinates of the original image. Each image is cropped to the
-        lesion's bounding box plus ``roi_margin`` before resizing, the same
-        way at fit and predict time (see
-        :class:`~skmultimodal.modalities.ImageModality`); a missing cell or
-        an all-zero mask keeps the whole image. None uses whole images.
-    roi_margin : float, default=0.1
-        Margin added on every side of the lesion's box, as a fraction of
-        its width and height: a rim of surrounding tissue stays in view.
+    %(roi)s
+    %(roi_margin)s
     dropout : float, default=0.0
         Dropout before the linear head.
     max_epochs : int, default=30

@@ -89,3 +89,25 @@ def image_cells(estimator, X, column, reset):
 def _numeric_rows(estimator, X, reset):
     X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32])
     return X[:, None, :], None
+
+
+def roi_image_cells(estimator, X, modality, reset):
+    """``image_cells`` of X, cropped to the regions of the modality's ``roi`` column.
+
+    Without ``roi`` this is :func:`image_cells`. With it X must be a
+    DataFrame holding the roi column; that column never counts as the
+    image column (``column=None`` picks the only other object column).
+    """
+    roi = modality.roi
+    column = estimator.column
+    if roi is None:
+        return image_cells(estimator, X, column, reset)
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"roi={roi!r} needs X as a pandas DataFrame holding the image column and "
+            f"the region-of-interest column; got {type(X).__name__}."
+        )
+    check_column_present(X, [roi], what="X (the roi column)")
+    images = X if column is not None else X.drop(columns=[roi])
+    cells, labels = image_cells(estimator, images, column, reset)
+    return modality.crop(cells, X, labels), labels

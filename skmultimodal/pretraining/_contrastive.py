@@ -20,7 +20,7 @@ from ..data._dataset import ImageCache
 from ..data._transforms import check_image_size
 from ..estimators._base import check_not_empty, lr_schedule_policy
 from ..estimators._cache import encode_source
-from ..estimators._image_input import image_cells
+from ..estimators._image_input import roi_image_cells
 from ..modalities import ImageModality
 from ..nn._registry import build_backbone
 from ..utils._constraints import (
@@ -165,7 +165,9 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     ``channels``, ``backbone_params``; a ResNet on images of at most 64 px
     gets the small-image stem), so its weights load exactly into a
     modality with the same settings; use the same ``image_size``,
-    ``channels`` and ``normalize`` there.
+    ``channels`` and ``normalize`` there. With ``roi``, it learns from the
+    lesions and their rim, cropped as a modality given the same ``roi``
+    crops them.
 
     Parameters
     ----------
@@ -184,6 +186,8 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         Further keyword arguments of the backbone, e.g.
         ``{"channels": (16, 32, 64)}`` for a smaller SimpleCNN, or
         ``{"stem": "imagenet"}`` for a ResNet.
+    %(roi)s
+    %(roi_margin)s
     projection_dim : int, default=128
         Output width of the projection head (linear, batch norm, ReLU,
         linear; its hidden width is the encoder's).
@@ -299,12 +303,14 @@ default="warmup_cosine"
     ...                          weights=pre)
     """
 
-    #: The value of pretrainers pickled before the parameter existed.
+    #: The values of pretrainers pickled before these parameters existed.
     lr_schedule = "warmup_cosine"
+    roi = None
+    roi_margin = 0.1
 
     _parameter_constraints = {
         **pick(IMAGE, ["column", "backbone", "attention", "channels", "normalize",
-                       "intensity_range", "backbone_params"]),
+                       "intensity_range", "backbone_params", "roi", "roi_margin"]),
         "image_size": [POSITIVE_INT, tuple, list],
         "projection_dim": [POSITIVE_INT],
         "temperature": [POSITIVE_REAL],
@@ -321,7 +327,8 @@ default="warmup_cosine"
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, image_size=224,
                  channels=3, normalize="imagenet", intensity_range="auto",
-                 backbone_params=None, projection_dim=128, temperature=0.2, max_epochs=100,
+                 backbone_params=None, roi=None, roi_margin=0.1, projection_dim=128,
+                 temperature=0.2, max_epochs=100,
                  batch_size=64, lr=1e-3, weight_decay=1e-4, lr_schedule="warmup_cosine",
                  augment="ultrasound", cache_images=False, num_workers=0, device="auto",
                  random_state=None, verbose=0):
@@ -333,6 +340,8 @@ default="warmup_cosine"
         self.normalize = normalize
         self.intensity_range = intensity_range
         self.backbone_params = backbone_params
+        self.roi = roi
+        self.roi_margin = roi_margin
         self.projection_dim = projection_dim
         self.temperature = temperature
         self.max_epochs = max_epochs
@@ -353,7 +362,7 @@ default="warmup_cosine"
             self.column, backbone=self.backbone, attention=self.attention, weights=None,
             image_size=self.image_size, channels=self.channels, normalize=self.normalize,
             intensity_range=self.intensity_range, augment=False,
-            backbone_params=self.backbone_params,
+            backbone_params=self.backbone_params, roi=self.roi, roi_margin=self.roi_margin,
         ).check_params()
 
     def _check_rows(self, n):
@@ -406,7 +415,7 @@ default="warmup_cosine"
         modality = self._modality()
         size = check_image_size(self.image_size)
         views = contrastive_views(self.augment, size)
-        cells, labels = image_cells(self, X, self.column, reset=True)
+        cells, labels = roi_image_cells(self, X, modality, reset=True)
         self._check_rows(len(cells))
         device = resolve_device(self.device)
         seed = resolve_seed(self.random_state)
@@ -555,7 +564,7 @@ default="warmup_cosine"
         embeddings : ndarray of shape (n_samples, ``n_features_out_``), float32
         """
         check_is_fitted(self)
-        cells, labels = image_cells(self, X, self.column, reset=False)
+        cells, labels = roi_image_cells(self, X, self.modality_, reset=False)
         check_not_empty(len(cells), "ContrastivePretrainer needs at least one image to embed")
         source = self.modality_.make_source(cells, labels, train=False)
         encoder = self.build_encoder().to(self.device_)

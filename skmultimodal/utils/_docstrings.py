@@ -103,6 +103,20 @@ _label_smoothing = """label_smoothing : float in [0, 1)
         (:class:`torch.nn.CrossEntropyLoss`): the target puts this mass
         evenly on all classes."""
 
+_roi = """roi : str, default=None
+        Name of the DataFrame column holding each row's region of interest
+        (X must then be a DataFrame): a lesion mask (path to a mask image or
+        2-D array, nonzero = lesion) or a box ``(x0, y0, x1, y1)`` in pixel
+        coordinates of the original image. Each image is cropped to the
+        lesion's bounding box plus ``roi_margin`` before resizing, the same
+        way in ``fit`` as in prediction and ``transform`` (see
+        :class:`~skmultimodal.modalities.ImageModality`); a missing cell or
+        an all-zero mask keeps the whole image. None uses whole images."""
+
+_roi_margin = """roi_margin : float, default=0.1
+        Margin added on every side of the lesion's box, as a fraction of
+        its width and height: a rim of surrounding tissue stays in view."""
+
 #: The shared parameter descriptions, by field name.
 SHARED_PARAMS = {
     "recalibrate_bn": _recalibrate_bn,
@@ -115,6 +129,8 @@ SHARED_PARAMS = {
     "lr_schedule": _lr_schedule,
     "label_smoothing": _label_smoothing,
     "modality_dropout": _modality_dropout,
+    "roi": _roi,
+    "roi_margin": _roi_margin,
 }
 
 #: Decorator filling the shared parameter descriptions into a class docstring.

@@ -444,3 +444,61 @@ def test_pretrains_on_cuda_and_hands_over(table):
     clf = ImageClassifier("image", backbone="resnet18", image_size=SIZE, weights=pre,
                           max_epochs=1, random_state=0, device="cuda").fit(X, y)
     assert clf.predict_proba(X).shape == (len(X), 2)
+
+
+# -- lesion crops ----------------------------------------------------------
+def _boxed_images(n=12, seed=0):
+    """32 px grey images, each with a textured 16 px box at a random place."""
+    rng = np.random.default_rng(seed)
+    images, boxes = [], []
+    for _ in range(n):
+        image = rng.integers(0, 60, (32, 32)).astype(np.uint8)
+        x0, y0 = (int(v) for v in rng.integers(0, 16, 2))
+        image[y0:y0 + 16, x0:x0 + 16] = rng.integers(100, 256, (16, 16))
+        images.append(image)
+        boxes.append((x0, y0, x0 + 16, y0 + 16))
+    return pd.DataFrame({"image": pd.Series(images, dtype=object),
+                         "box": pd.Series(boxes, dtype=object)})
+
+
+def test_roi_pretrains_on_the_crops():
+    """Cropping through ``roi`` is pretraining on the cropped images."""
+    X = _boxed_images()
+    crops = pd.DataFrame({"image": pd.Series(
+        [im[y0:y1, x0:x1] for im, (x0, y0, x1, y1) in zip(X["image"], X["box"])],
+        dtype=object)})
+    params = dict(max_epochs=2, batch_size=6, channels=1, normalize=None)
+    with_roi = _pretrainer(roi="box", roi_margin=0.0, **params).fit(X)
+    on_crops = _pretrainer(**params).fit(crops)
+    whole = _pretrainer(**params).fit(X[["image"]])
+    for key, value in on_crops.encoder_state_.items():
+        np.testing.assert_allclose(with_roi.encoder_state_[key], value, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(whole.encoder_state_[k], v)
+                   for k, v in on_crops.encoder_state_.items())
+    np.testing.assert_allclose(with_roi.transform(X), on_crops.transform(crops),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_roi_errors_name_the_column_and_row():
+    X = _boxed_images(6)
+    with pytest.raises(KeyError, match=r"\['mask'\] not found"):
+        _pretrainer(roi="mask", batch_size=6).fit(X)
+    with pytest.raises(TypeError, match="needs X as a pandas DataFrame"):
+        _pretrainer(roi="box", batch_size=6).fit(np.stack(X["image"]))
+    bad = X.copy()
+    bad.at[3, "box"] = (5, 5, 5, 9)
+    with pytest.raises(ValueError, match="x1 > x0"):
+        _pretrainer(roi="box", batch_size=6).fit(bad)
+    fitted = _pretrainer(roi="box", batch_size=6).fit(X)
+    with pytest.raises(KeyError, match=r"\['box'\] not found"):
+        fitted.transform(X[["image"]])
+
+
+def test_missing_roi_pretrains_on_the_whole_image():
+    X = _boxed_images(6)
+    X["box"] = None
+    params = dict(batch_size=6, channels=1, normalize=None)
+    with_roi = _pretrainer(roi="box", **params).fit(X)
+    whole = _pretrainer(**params).fit(X[["image"]])
+    np.testing.assert_allclose(with_roi.transform(X), whole.transform(X[["image"]]),
+                               rtol=1e-5, atol=1e-6)
