@@ -190,7 +190,7 @@ def _read_problem(path, err):
     )
 
 
-def _unwrap(obj, source):
+def _unwrap(obj, source, check_finite=True):
     if not isinstance(obj, Mapping):
         raise ValueError(
             f"{source} does not hold a state dict but a {type(obj).__name__}; save one with "
@@ -206,7 +206,8 @@ def _unwrap(obj, source):
         raise ValueError(
             f"{source} is not a state dict: entries {bad[:_SHOW]} are not tensors keyed by name"
         )
-    _check_finite(state_dict, source)
+    if check_finite:
+        _check_finite(state_dict, source)
     stripped = True
     while stripped and state_dict:
         stripped = False
@@ -265,6 +266,21 @@ def load_state_dict_file(path):
             "again, or save weights with torch.save(model.state_dict(), path)"
         ) from err
     return _unwrap(obj, repr(str(path)))
+
+
+def _peek_state_dict(path):
+    """The state dict of a file, memory-mapped: its tensors' data are not read.
+
+    Enough to look at shapes (the stem of a ResNet's weights) without reading
+    the whole file, which the loading reads once more. None when the file
+    cannot be read this way (an older format, or any problem):
+    :func:`load_state_dict_file` then reads it and names the problem.
+    """
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return _unwrap(obj, repr(str(path)), check_finite=False)
+    except Exception:  # noqa: BLE001 - the full reader says what is wrong
+        return None
 
 
 def adapt_input_conv(in_channels, weight):
@@ -400,7 +416,9 @@ def weights_stem(weights, *, arch):
     if isinstance(resolved, WeightsEnum):
         return "imagenet"
     if isinstance(resolved, Path):
-        state_dict = load_state_dict_file(resolved)
+        state_dict = _peek_state_dict(resolved)
+        if state_dict is None:
+            state_dict = load_state_dict_file(resolved)
     else:
         state_dict = _unwrap(resolved, "the given state dict")
     weight = state_dict.get("conv1.weight")

@@ -343,3 +343,40 @@ def test_first_non_finite_keys_are_listed(tmp_path):
     with pytest.raises(ValueError, match=r"\['k0', 'k1', 'k2', 'k3', 'k4'\] \.\.\. "
                                          r"\(8 in all\)"):
         load_state_dict_file(_saved(tmp_path, state))
+
+
+def test_a_fit_reads_a_weights_file_once(tmp_path, monkeypatch):
+    """The stem is read from the file's shapes (memory-mapped); the loading
+    reads the file itself once."""
+    import numpy as np
+
+    from skmultimodal import ImageClassifier
+    from skmultimodal.nn import ResNetBackbone
+    from skmultimodal.nn import _weights
+
+    path = tmp_path / "small.pt"
+    torch.save(ResNetBackbone(stem="small", in_channels=1).state_dict(), path)
+    reads = []
+    full_read = _weights.load_state_dict_file
+    monkeypatch.setattr(_weights, "load_state_dict_file",
+                        lambda p: reads.append(p) or full_read(p))
+    X = np.random.default_rng(0).integers(0, 256, (8, 40, 40)).astype(np.uint8)
+    clf = ImageClassifier(weights=str(path), image_size=72, channels=1, max_epochs=1,
+                          batch_size=4, device="cpu", random_state=0)
+    clf.fit(X, np.r_[[0] * 4, [1] * 4])
+    assert reads == [path]
+    # the file's 3x3 stem won over the image size's choice
+    assert clf.net_.module_.image_backbone().stem == "small"
+
+
+def test_the_stem_of_a_file_torch_cannot_map_is_read_in_full(tmp_path):
+    from skmultimodal.nn import ResNetBackbone
+    from skmultimodal.nn._weights import weights_stem
+
+    path = tmp_path / "legacy.pt"
+    torch.save(ResNetBackbone(stem="small").state_dict(), path,
+               _use_new_zipfile_serialization=False)
+    assert weights_stem(path, arch="resnet18") == "small"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match="is empty"):
+        weights_stem(path, arch="resnet18")
