@@ -39,6 +39,22 @@ CAM_METHODS = {
 }
 
 
+class _ScoreTarget:
+    """A ``pytorch_grad_cam`` target: a score of one row's network outputs.
+
+    ``score`` maps a batch of outputs (N, K) to the scores (N, 1), as a
+    survival model's ``explained_output`` does for its risk.
+    """
+
+    def __init__(self, score):
+        self.score = score
+
+    def __call__(self, model_output):
+        if model_output.dim() == 1:
+            return self.score(model_output[None])[0, 0]
+        return self.score(model_output)[:, 0]
+
+
 class _ImageInput(nn.Module):
     """The network as a function of one image tensor.
 
@@ -105,7 +121,11 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
     estimator : estimator
         A fitted :class:`~skmultimodal.ImageClassifier`,
         :class:`~skmultimodal.IntermediateFusionClassifier`,
-        :class:`~skmultimodal.CrossAttentionFusionClassifier`,
+        :class:`~skmultimodal.CrossAttentionFusionClassifier`, their
+        survival siblings
+        (:class:`~skmultimodal.survival.IntermediateFusionSurvival`,
+        :class:`~skmultimodal.survival.CrossAttentionFusionSurvival`: the
+        maps explain the risk score of ``predict``),
         :class:`~skmultimodal.LateFusionClassifier` (its fitted image
         estimator is explained), or a :class:`~sklearn.pipeline.Pipeline`
         whose last step is one of these (earlier steps are applied with
@@ -123,7 +143,9 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
         Required when there are several.
     target : None, label or array-like of labels, default=None
         Class explained in each row: None for the predicted class, one label
-        of ``classes_`` for every row, or one label per row.
+        of ``classes_`` for every row, or one label per row. A survival
+        model's maps explain its risk score (higher = earlier event): None
+        (or ``"risk"``) only.
     method : str, default="gradcam"
         One of ``"gradcam"``, ``"gradcam++"``, ``"hirescam"``,
         ``"xgradcam"``, ``"layercam"``, ``"eigencam"``, ``"eigengradcam"``,
@@ -147,7 +169,8 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
           [0, 1], one per row, the shape of the row's original image (of its
           crop, with ``roi``);
         - ``images``: list of the original images, (H, W) or (H, W, C);
-        - ``targets``: ndarray of the class labels explained;
+        - ``targets``: ndarray of the class labels explained (``"risk"``
+          for a survival model);
         - ``flat``: bool ndarray, True where the map is constant (its range
           is at most 1e-3): no localisation;
         - ``layer``: dotted name of the target layer in the backbone (in
@@ -202,13 +225,23 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
     cam_class = _check_params(method, batch_size)
     _check_target_layer(target_layer)
     branch = image_branch(estimator, X, modality)
-    labels = check_targets(branch, target)
-    if labels is None and branch.predicted is not None:
-        labels = np.asarray(branch.predicted)
-    columns = None if labels is None else target_columns(branch, labels)
+    if branch.score is not None:  # a survival model: its risk score
+        if target is not None and not (isinstance(target, str) and target == "risk"):
+            raise ValueError(
+                f"target={target!r}: {type(branch.estimator).__name__} is a survival "
+                "model, whose maps explain its risk score (predict); use target=None."
+            )
+        labels = np.full(len(branch), "risk", dtype=object)
+        targets = [_ScoreTarget(branch.score)] * len(branch)
+    else:
+        labels = check_targets(branch, target)
+        if labels is None and branch.predicted is not None:
+            labels = np.asarray(branch.predicted)
+        targets = None if labels is None else [
+            ClassifierOutputTarget(int(c)) for c in target_columns(branch, labels)]
 
     with branch.image_inputs():
-        explained, heatmaps, layer, grids = _run_cam(cam_class, branch, columns,
+        explained, heatmaps, layer, grids = _run_cam(cam_class, branch, targets,
                                                      batch_size, target_layer)
     if labels is None:
         inverse = {int(c): k for k, c in enumerate(branch.output_index)}
@@ -361,7 +394,7 @@ def _warn_flat(flat, grids, layer, rows):
         cause = (
             f"on the {_fmt(grids[int(np.flatnonzero(flat)[0])])} grid of {layer!r} the "
             "image holds no positive, location-dependent evidence for the explained "
-            "class: the gradient-weighted activations are negative or zero everywhere "
+            "class (or risk): the gradient-weighted activations are negative or zero everywhere "
             "(Grad-CAM keeps the positive part; e.g. the prediction rests on other "
             "modalities, or dead ReLUs), or the gradients are zero (e.g. a model that "
             "predicts a constant). Check the model's fit, try another target_layer or "
@@ -375,9 +408,10 @@ def _warn_flat(flat, grids, layer, rows):
     )
 
 
-def _run_cam(cam_class, branch, columns, batch_size, target_layer):
-    """Heat maps at the network's input size, the class index of each row,
-    the target layer's name and each row's grid at that layer."""
+def _run_cam(cam_class, branch, targets, batch_size, target_layer):
+    """Heat maps at the network's input size, the output column explained in
+    each row (the predicted class where ``targets`` is None), the target
+    layer's name and each row's grid at that layer."""
     module = branch.module
     device = branch.estimator.device_
     wrapper = _ImageInput(module, branch.key)
@@ -399,16 +433,14 @@ def _run_cam(cam_class, branch, columns, batch_size, target_layer):
                 if cam is None:
                     name, layer = _choose_layer(branch, target_layer, wrapper, image)
                     cam = cam_class(model=wrapper, target_layers=[layer])
-                targets = None if columns is None else [
-                    ClassifierOutputTarget(int(c)) for c in columns[positions]]
-                maps = cam(input_tensor=image, targets=targets)
+                batch_targets = None if targets is None else [
+                    targets[i] for i in positions]
+                maps = cam(input_tensor=image, targets=batch_targets)
                 grid = tuple(int(v) for v in
                              cam.activations_and_grads.activations[0].shape[-2:])
-                if columns is None:
+                if targets is None:
                     logits = cam.outputs.detach().float().cpu().numpy()
                     explained[positions] = np.argmax(logits, axis=1)
-                else:
-                    explained[positions] = columns[positions]
                 for k, i in enumerate(positions):
                     heatmaps[i] = maps[k]
                     grids[i] = grid

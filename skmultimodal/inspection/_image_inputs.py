@@ -28,8 +28,9 @@ from ..utils._messages import shown
 
 SUPPORTED = (
     "ImageClassifier, IntermediateFusionClassifier, CrossAttentionFusionClassifier, "
-    "LateFusionClassifier, DeepFeatureExtractor, or a Pipeline ending in one of them "
-    "or holding a DeepFeatureExtractor (make_stacking_ensemble)"
+    "their survival siblings, LateFusionClassifier, DeepFeatureExtractor, or a "
+    "Pipeline ending in one of them or holding a DeepFeatureExtractor "
+    "(make_stacking_ensemble)"
 )
 
 
@@ -74,10 +75,15 @@ class ImageBranch:
     predicted : ndarray or None
         Predictions of the outermost estimator when they do not follow from
         the network's logits (late fusion); None otherwise.
+    score : callable or None
+        For a survival model, the function of the network's outputs (a
+        torch tensor, (N, K)) giving the risk score of ``predict``, (N, 1):
+        what is explained instead of a class; ``classes`` is then
+        ``["risk"]``. None for classifiers.
     """
 
     def __init__(self, estimator, X, modality, key, dataset, rows, classes,
-                 output_index, predicted=None):
+                 output_index, predicted=None, score=None):
         self.estimator = estimator
         self.X = X
         self.modality = modality
@@ -87,6 +93,7 @@ class ImageBranch:
         self.classes = classes
         self.output_index = output_index
         self.predicted = predicted
+        self.score = score
 
     @property
     def module(self):
@@ -199,6 +206,11 @@ def _network_branch(estimator, X, modality):
             f"The image of modality {label!r} is missing in {len(absent)} row(s): "
             f"{shown(absent)}. Explanations need the image; drop those rows."
         )
+    if hasattr(estimator, "explained_output"):  # a survival model: its risk score
+        score, names = estimator.explained_output()
+        return ImageBranch(estimator, X, label, key, dataset, rows,
+                           np.asarray(names, dtype=object), np.zeros(1, dtype=int),
+                           score=score)
     classes = np.asarray(estimator.classes_)
     return ImageBranch(estimator, X, label, key, dataset, rows, classes,
                        np.arange(len(classes)))

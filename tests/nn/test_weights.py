@@ -351,8 +351,7 @@ def test_a_fit_reads_a_weights_file_once(tmp_path, monkeypatch):
     import numpy as np
 
     from skmultimodal import ImageClassifier
-    from skmultimodal.nn import ResNetBackbone
-    from skmultimodal.nn import _weights
+    from skmultimodal.nn import ResNetBackbone, _weights
 
     path = tmp_path / "small.pt"
     torch.save(ResNetBackbone(stem="small", in_channels=1).state_dict(), path)
