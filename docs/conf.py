@@ -84,6 +84,9 @@ PUBLIC_MODULES = (
     "skmultimodal.modalities",
     "skmultimodal.model_selection",
     "skmultimodal.nn",
+    "skmultimodal.mil",
+    "skmultimodal.pretraining",
+    "skmultimodal.survival",
 )
 
 
@@ -275,6 +278,13 @@ intersphinx_mapping = {
     "pandas": ("https://pandas.pydata.org/docs/", "_intersphinx/pandas.inv"),
 }
 intersphinx_timeout = 1
+
+# Every reference must resolve (the build runs with -W), except those into
+# projects without a local inventory here: they stay code, without a link.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(sksurv|shap|joblib|skops|xgboost|accelerate|lightly)(\..*)?"),
+]
 
 # -- Gallery ------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class ImageSource:
     cropped to its lesion) and the transform is
     an :class:`~skmultimodal.data.ImageTransform` without augmentation, the
     first call of :meth:`batch` prepares every row once into one tensor of at
-    most :data:`STACK_MAX_BYTES` (the same tensors as ``source[i]``, stacked)
+    most ``STACK_MAX_BYTES`` (1 GiB; the same tensors as ``source[i]``, stacked)
     and later batches are sliced out of it: an in-memory data set is then
     converted, resized and normalised once per fit instead of once per epoch.
     The tensor belongs to this source (a subset or a copy starts without it)
@@ -119,7 +119,7 @@ class ImageSource:
         None when the rows cannot be prepared once (file paths, augmentation,
         a transform other than :class:`~skmultimodal.data.ImageTransform`,
         images of different output sizes, a tensor larger than
-        :data:`STACK_MAX_BYTES`) or in a DataLoader worker process; the
+        ``STACK_MAX_BYTES``, 1 GiB) or in a DataLoader worker process; the
         caller then reads the rows one by one.
         """
         if self._stack is None:
@@ -284,7 +284,7 @@ class MultimodalDataset(Dataset):
     with_presence : bool, default=False
     sample_weight : array-like of float, default=None
         Weight of each row in the training loss, yielded under
-        :data:`SAMPLE_WEIGHT_KEY` (the network removes it before the forward
+        ``SAMPLE_WEIGHT_KEY`` (the network removes it before the forward
         pass and weights the loss with it).
     target_dtype : torch.dtype, default=torch.long
         Data type of the targets: class indices, or floats (e.g. the (time,

@@ -382,7 +382,9 @@ class ImageTransform:
     channels : {1, 3}
         Output channels: greyscale images are repeated to RGB, RGB images are
         converted to luminance for one channel.
-    normalize : see :func:`normalisation_stats`
+    normalize : {"imagenet", None} or tuple of (mean, std)
+        "imagenet" uses the ImageNet statistics (their average for one
+        channel); None does not normalise.
     augment : callable or None
         Applied after resizing, before normalisation, in training only.
     intensity_range : "auto", "minmax", None, number or (low, high), default="auto"

@@ -338,7 +338,7 @@ def encode_source(backbone, source, *, output="pooled", store=None, batch_size=6
     batch_size, num_workers : int
         Batches of images computed together, DataLoader workers reading them.
     precision : {None, "bf16", "fp16"}, default=None
-        Run the backbone under :func:`torch.autocast` with this dtype (as the
+        Run the backbone under :class:`torch.autocast` with this dtype (as the
         network it belongs to does); the outputs are stored as float32.
     channels_last : bool, default=False
         Feed the images in the ``torch.channels_last`` memory format.

@@ -41,7 +41,7 @@ class NetClassifier(NeuralNetClassifier):
         As for :class:`skorch.NeuralNetClassifier`.
     precision : {None, "bf16", "fp16"}, default=None
         Run the forward passes (training, validation, prediction) under
-        :func:`torch.autocast` with this dtype. The module outputs are cast
+        :class:`torch.autocast` with this dtype. The module outputs are cast
         back to float32, so the loss and the predicted probabilities are
         float32. "fp16" scales the loss with :class:`torch.amp.GradScaler`;
         the gradients are unscaled before ``on_grad_computed`` (gradient

@@ -172,7 +172,7 @@ class ImageBagModality(ImageModality):
         return cells, labels
 
     def make_source(self, cells, row_labels=None, *, train=False, allow_missing=False):
-        """Return an :class:`~skmultimodal.data._bags.ImageBagSource` over ``cells``."""
+        """Return an ``ImageBagSource`` over ``cells`` (the images of each bag)."""
         size = check_image_size(self.image_size)
         return ImageBagSource(cells, self.make_transform(train), row_labels,
                               placeholder_shape=(self.channels, *size),

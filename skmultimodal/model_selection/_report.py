@@ -415,12 +415,12 @@ class EvaluationReport:
 
         Labels, predictions and per-class metric names (``roc_auc[<label>]``)
         change; scores do not (their columns keep the order of
-        :attr:`classes`).
+        ``classes``).
 
         Parameters
         ----------
         names : array-like of shape (n_classes,) or dict
-            New label of each class, in the order of :attr:`classes`, or a
+            New label of each class, in the order of ``classes``, or a
             dict from old to new label (classes left out keep theirs).
 
         Returns
@@ -518,7 +518,7 @@ class EvaluationReport:
         Parameters
         ----------
         values : str, default="mean"
-            Column of :attr:`summary` to spread (e.g. "pooled", "ci_low").
+            Column of ``summary`` to spread (e.g. "pooled", "ci_low").
 
         Returns
         -------

@@ -23,7 +23,7 @@ def get_backbone(name, *, attention=None, weights=None, in_channels=3, **kwargs)
     attention : {None, "eca", "cbam"}, default=None
         Attention module in every block, one of :data:`ATTENTIONS`.
     weights : None, str, os.PathLike, torchvision WeightsEnum or dict, default=None
-        Weights to load; see :func:`~skmultimodal.nn._weights.resolve_weights`.
+        Weights to load, in any form :func:`load_weights` takes.
         ``None`` keeps the random initialisation. torchvision names
         (``"DEFAULT"``, ``"IMAGENET1K_V1"``, ...) exist for the ResNets only.
     in_channels : int, default=3

@@ -81,7 +81,7 @@ def resolve_weights(weights, *, arch):
         - a state dict (a mapping of names to tensors);
         - a fitted pretrainer: any object with a ``pretrained_state_dict()``
           method returning a state dict, such as a fitted
-          :class:`skmultimodal.pretraining.ContrastivePretrainer`.
+          :class:`skmultimodal.ContrastivePretrainer`.
     arch : str
         Architecture name, e.g. ``"resnet18"`` or ``"simple_cnn"``.
 
@@ -436,9 +436,12 @@ def load_weights(model, weights):
         A backbone with an ``arch`` attribute (e.g. ``ResNetBackbone`` or
         ``SimpleCNN``).
     weights : None, str, os.PathLike, torchvision WeightsEnum, dict or pretrainer
-        See :func:`~skmultimodal.nn._weights.resolve_weights`; a fitted
-        :class:`~skmultimodal.pretraining.ContrastivePretrainer` hands over
-        its encoder. A torchvision ResNet state dict loads
+        ``None`` (nothing is loaded); a torchvision weights name for the
+        model's ``arch`` (``"IMAGENET1K_V1"``, ``"DEFAULT"``, ...,
+        case-insensitive) or a member of its ``WeightsEnum``; a path to a
+        file saved with ``torch.save(state_dict)``; a state dict; or a fitted
+        :class:`~skmultimodal.ContrastivePretrainer`, which hands over its
+        encoder. A torchvision ResNet state dict loads
         without its ``fc.*`` keys; into an attention variant, the attention
         parameters then keep their initialisation. A 3-channel first
         convolution is adapted to the model's input channels (summed for one

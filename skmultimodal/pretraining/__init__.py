@@ -1,6 +1,6 @@
 """Self-supervised pretraining of image encoders on unlabelled images.
 
-:class:`ContrastivePretrainer` learns an encoder by contrasting two random
+:class:`~skmultimodal.ContrastivePretrainer` learns an encoder by contrasting two random
 views of each image (SimCLR's NT-Xent loss, :func:`nt_xent_loss`) and hands
 it to any image modality or image estimator as ``weights=pretrainer`` or as
 the state-dict file it saves; :func:`contrastive_views` draws the views.

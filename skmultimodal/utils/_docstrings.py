@@ -49,7 +49,7 @@ _num_workers = """num_workers : "auto" or int, default="auto"
         epochs."""
 
 _precision = """precision : {None, "bf16", "fp16"}, default=None
-        Automatic mixed precision (:func:`torch.autocast`) in training and
+        Automatic mixed precision (:class:`torch.autocast`) in training and
         prediction. "bf16" works on the CPU and recent GPUs; "fp16" needs
         CUDA and scales the loss. Probabilities are returned as float64."""
 
