@@ -1,6 +1,7 @@
 """Modality importance: the drop of a score when a whole modality is scrambled or removed."""
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -62,10 +63,18 @@ def _check_modalities(modalities, estimator, X):
     return out
 
 
+def _present(X, columns):
+    """Rows where a modality is there: not every one of its columns missing."""
+    return ~X[columns].isna().all(axis=1).to_numpy()
+
+
 def _permuted(X, columns, rng):
-    """X with the rows of ``columns`` shuffled jointly (one permutation)."""
+    """X with the rows of ``columns`` shuffled jointly (one permutation) among
+    the rows where the modality is present; the others keep it missing."""
     out = X.copy()
-    order = rng.permutation(len(X))
+    order = np.arange(len(X))
+    rows = np.flatnonzero(_present(X, columns))
+    order[rows] = rng.permutation(rows)
     for col in columns:
         pos = X.columns.get_loc(col)
         shuffled = X.iloc[order, pos]  # keeps the column's dtype
@@ -97,8 +106,62 @@ def _check_mask_support(estimator):
         )
 
 
-def _bunch(baseline, scores, names, strategy):
-    importances = baseline - scores
+def _rows_left(X, masked, groups):
+    """Rows that keep some modality of ``groups`` once the columns ``masked``
+    are missing."""
+    left = np.zeros(len(X), dtype=bool)
+    for columns in groups:
+        rest = [c for c in columns if c not in masked]
+        if rest:
+            left |= _present(X, rest)
+    return left
+
+
+def _modality_groups(estimator, columns):
+    """Column groups of every modality the model reads: its own where it can
+    say, else those asked about."""
+    try:
+        return list(_fitted_modalities(estimator).values())
+    except ValueError:
+        return list(columns.values())
+
+
+def _mask_scores(scorer, estimator, X, y, columns, n_repeats):
+    """Scores with each modality masked, and the baseline of the same rows.
+
+    Rows where the masked modality is the only one present are left out of
+    that modality's scores (a model cannot predict from no modality); a
+    warning says how many.
+    """
+    groups = _modality_groups(estimator, columns)
+    scores, baselines, n_rows, dropped = [], [], [], {}
+    for name, cols in columns.items():
+        left = _rows_left(X, set(cols), groups)
+        Xm, ym = (X, y) if left.all() else (X[left], y[left])
+        if not left.all():
+            dropped[name] = int((~left).sum())
+        if not left.any():
+            raise ValueError(
+                f"strategy='mask': every row has modality {name!r} as its only one, so "
+                "masking it leaves nothing to predict from; use strategy='permute'."
+            )
+        baselines.append(float(scorer(estimator, Xm, ym)))
+        scores.append(np.full(n_repeats, float(scorer(estimator, _masked(Xm, cols), ym))))
+        n_rows.append(len(ym))
+    if dropped:
+        warnings.warn(
+            "strategy='mask': rows where the masked modality is the only one present "
+            "cannot be predicted without it and were left out of that modality's score "
+            "(and of its baseline): "
+            + ", ".join(f"{count} row(s) for {name!r}" for name, count in dropped.items())
+            + ". See result.n_rows.",
+            UserWarning, stacklevel=3,
+        )
+    return np.array(scores), np.array(baselines), np.array(n_rows)
+
+
+def _bunch(baseline, baselines, scores, names, strategy, n_rows):
+    importances = baselines[:, None] - scores
     return Bunch(
         importances=importances,
         importances_mean=importances.mean(axis=1),
@@ -106,6 +169,7 @@ def _bunch(baseline, scores, names, strategy):
         baseline_score=baseline,
         modalities=names,
         strategy=strategy,
+        n_rows=n_rows,
     )
 
 
@@ -122,16 +186,23 @@ def modality_importance(estimator, X, y, *, modalities=None, strategy="permute",
     - ``"permute"``: shuffled across rows, all with the same permutation, so
       every row gets another row's whole modality (an image with its own
       pixels, a table row with its own correlations), breaking only the
-      link to the rest of the row and to the label;
+      link to the rest of the row and to the label. Where the modality is
+      missing in some rows (every one of its columns None/NaN), it is
+      shuffled among the rows that have it: each row keeps the modalities
+      it has, so no row is left without any;
     - ``"mask"``: set to missing (image cells None, other columns NaN), which
       the fusion classifiers replace by their learned missing embedding and
       :class:`~skmultimodal.fusion.LateFusionClassifier` by leaving the
       modality's estimator out. Only for estimators that accept missing
       modalities. Masking is deterministic: it is scored once and the
-      repeats are that one score (spread 0).
+      repeats are that one score (spread 0). Rows where the masked modality
+      is the only one present cannot be predicted without it: they are
+      left out of that modality's score and of the baseline it is compared
+      with (``n_rows`` says how many rows remain), with a warning.
 
-    and the importance is ``baseline_score - score``. Compute it on held-out
-    rows to learn what the model relies on to generalise.
+    and the importance is the score on the unchanged rows minus the score
+    without the modality. Compute it on held-out rows to learn what the
+    model relies on to generalise.
 
     Parameters
     ----------
@@ -164,7 +235,10 @@ def modality_importance(estimator, X, y, *, modalities=None, strategy="permute",
           (n_modalities,) over the repeats;
         - ``baseline_score``: float, the score on the unchanged X;
         - ``modalities``: list of the modality names, in the order of the rows;
-        - ``strategy``: the strategy used.
+        - ``strategy``: the strategy used;
+        - ``n_rows``: ndarray of shape (n_modalities,), the rows each
+          modality was scored on (all of X, but with ``"mask"`` where some
+          rows hold that modality only).
 
     See Also
     --------
@@ -205,13 +279,15 @@ def modality_importance(estimator, X, y, *, modalities=None, strategy="permute",
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
     baseline = float(scorer(estimator, X, y))
-    rng = check_random_state(random_state)
     names = list(columns)
+    if strategy == "mask":
+        scores, baselines, n_rows = _mask_scores(scorer, estimator, X, y, columns,
+                                                 n_repeats)
+        return _bunch(baseline, baselines, scores, names, strategy, n_rows)
+    rng = check_random_state(random_state)
     scores = np.empty((len(names), n_repeats))
     for m, name in enumerate(names):
-        if strategy == "mask":
-            scores[m] = scorer(estimator, _masked(X, columns[name]), y)
-            continue
         for r in range(n_repeats):
             scores[m, r] = scorer(estimator, _permuted(X, columns[name], rng), y)
-    return _bunch(baseline, scores, names, strategy)
+    return _bunch(baseline, np.full(len(names), baseline), scores, names, strategy,
+                  np.full(len(names), len(X)))

@@ -1,5 +1,7 @@
 """modality_importance() and its plot on synthetic data with a known signal split."""
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -23,6 +25,7 @@ from skmultimodal import (  # noqa: E402
 )
 from skmultimodal.datasets import make_multimodal_classification  # noqa: E402
 from skmultimodal.inspection import modality_importance, plot_modality_importance  # noqa: E402
+from skmultimodal.inspection._modality_importance import _permuted  # noqa: E402
 
 TAB = [f"tab_{i}" for i in range(6)]
 
@@ -141,6 +144,62 @@ def test_late_fusion_default_modalities_both_strategies(table):
         assert result.modalities == ["clinical", "noise"]
         assert result.importances_mean[0] > 0.15
         assert abs(result.importances_mean[1]) < 0.05
+
+
+def _with_missing_modalities(X, seed=0):
+    """A copy of X where 15 rows lack the image and 15 others the table."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(X))
+    out = X.copy()
+    out.loc[out.index[rows[:15]], "image"] = None
+    out.loc[out.index[rows[15:30]], TAB] = np.nan
+    return out, rows[:15], rows[15:30]
+
+
+def test_permute_keeps_each_rows_modalities(table_only):
+    """Shuffled among the rows that have it, a modality stays missing where it
+    was: no row is left without a modality (the model would refuse it)."""
+    clf, X, y = table_only
+    X, no_image, no_table = _with_missing_modalities(X)
+    shuffled = _permuted(X, ["image"], np.random.RandomState(0))
+    assert shuffled["image"].isna().to_numpy().nonzero()[0].tolist() == sorted(no_image)
+    moved = [i for i in range(len(X)) if X["image"].iloc[i] is not None
+             and shuffled["image"].iloc[i] is not X["image"].iloc[i]]
+    assert len(moved) > 0.8 * (len(X) - 15)
+    pd.testing.assert_frame_equal(shuffled[TAB], X[TAB])
+    result = modality_importance(clf, X, y, n_repeats=3, random_state=0)
+    assert result.n_rows.tolist() == [len(X), len(X)]
+    assert result.importances_mean[1] > 0.1  # the table still carries the signal
+
+
+def test_mask_leaves_out_rows_with_no_other_modality(table_only):
+    clf, X, y = table_only
+    X, no_image, no_table = _with_missing_modalities(X)
+    with pytest.warns(UserWarning, match=r"15 row\(s\) for 'image', 15 row\(s\) for "
+                                         r"'clinical'"):
+        result = modality_importance(clf, X, y, strategy="mask", n_repeats=2)
+    assert result.n_rows.tolist() == [len(X) - 15, len(X) - 15]
+    assert result.baseline_score == pytest.approx(clf.score(X, y))
+    # the table's importance: on the rows that keep their image
+    keep = np.setdiff1d(np.arange(len(X)), no_image)
+    rows, labels = X.iloc[keep], y[keep]
+    masked = rows.copy()
+    masked[TAB] = np.nan
+    expected = clf.score(rows, labels) - clf.score(masked, labels)
+    np.testing.assert_allclose(result.importances[1], [expected] * 2)
+    # complete rows: nothing left out, no warning
+    clf_rows = X.dropna(subset=["image"]).dropna(subset=TAB, how="all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = modality_importance(clf, clf_rows, y[clf_rows.index - X.index[0]],
+                                   strategy="mask", n_repeats=1)
+    assert full.n_rows.tolist() == [len(clf_rows)] * 2
+    # images only: masking them leaves no row to score
+    images_only = X.copy()
+    images_only[TAB] = np.nan
+    with pytest.raises(ValueError, match="every row has modality 'image' as its only one"):
+        modality_importance(clf, images_only.dropna(subset=["image"]),
+                            y[images_only["image"].notna().to_numpy()], strategy="mask")
 
 
 def test_errors(table, table_only):
