@@ -1,10 +1,15 @@
 """Modality ablation: refit a fusion model on every subset of its modalities."""
 
 import itertools
+import warnings
 
+import numpy as np
+import pandas as pd
 from sklearn.base import clone
+from sklearn.utils import _safe_indexing
 
-from ..modalities._multimodal import find_multimodal_step
+from ..modalities import ImageModality, TabularModality
+from ..modalities._multimodal import as_column_list, find_multimodal_step
 from ._report import evaluate
 
 __all__ = ["modality_ablation"]
@@ -61,6 +66,47 @@ def _restrictor(estimator, param):
         return model.set_params(**{param: tuple(kept) if isinstance(value, tuple) else kept})
 
     return names, restrict
+
+
+def _declared_columns(estimator):
+    """``{name: columns}`` of the modalities whose columns the unfitted
+    multimodal estimator in ``estimator`` names (None where it does not say:
+    a TabularModality of every other column, a late-fusion entry of all X)."""
+    _, step = find_multimodal_step(estimator)
+    if step is None:
+        return {}
+    out = {}
+    for entry in step.modalities:
+        name, part = entry[0], entry[1]
+        columns = entry[2] if len(entry) > 2 else None
+        if isinstance(part, ImageModality) and part.column is not None:
+            columns = [part.column]
+        elif isinstance(part, TabularModality):
+            columns = None if part.columns is None else as_column_list(part.columns)
+        out[name] = None if columns is None else as_column_list(columns)
+    return out
+
+
+def _rows_every_subset_reads(estimator, X, chosen):
+    """Mask of the rows that hold a modality of every subset (None: all rows).
+
+    A row whose modalities are all missing from a subset cannot be used by
+    that subset's model; the comparison of the subsets needs the same rows.
+    A modality whose columns the estimator does not name counts as present.
+    """
+    declared = _declared_columns(estimator)
+    if not isinstance(X, pd.DataFrame) or not declared:
+        return None
+    present = {}
+    for name, columns in declared.items():
+        if columns is None or not set(columns) <= set(X.columns):
+            present[name] = np.ones(len(X), dtype=bool)
+        else:
+            present[name] = ~X[columns].isna().all(axis=1).to_numpy()
+    keep = np.ones(len(X), dtype=bool)
+    for subset in chosen:
+        keep &= np.any([present[name] for name in subset], axis=0)
+    return None if keep.all() else keep
 
 
 def _subsets(names, subsets):
@@ -150,6 +196,15 @@ def modality_ablation(estimator, X, y, *, groups=None, cv=5, scoring=None, subse
 return_estimators, error_score, plot_dir, verbose
         As in :func:`evaluate`.
 
+    Notes
+    -----
+    Rows that lack every modality of some subset (every column of those
+    modalities None/NaN) cannot be read by that subset's model. They are
+    left out for every subset, with a warning, so that all the subsets are
+    compared on the same rows; ``report.index`` lists the rows used. With
+    ``subsets="all"`` or ``"single"`` these are the rows holding every
+    modality.
+
     Returns
     -------
     report : EvaluationReport
@@ -176,6 +231,23 @@ return_estimators, error_score, plot_dir, verbose
     chosen = _subsets(names, subsets)
     models = {_SEPARATOR.join(subset): restrict(clone(estimator), list(subset))
               for subset in chosen}
+    keep = None if param is not None else _rows_every_subset_reads(estimator, X, chosen)
+    if keep is not None:
+        if not keep.any():
+            raise ValueError(
+                "No row holds a modality of every subset of the ablation (with "
+                f"subsets={subsets!r}); choose subsets whose modalities the rows share."
+            )
+        warnings.warn(
+            f"{int((~keep).sum())} of {len(keep)} rows lack every modality of some "
+            "subset of the ablation, whose model could not read them; every subset is "
+            f"evaluated on the other {int(keep.sum())} rows (report.index lists them), "
+            "so that the subsets are compared on the same rows.",
+            UserWarning, stacklevel=2,
+        )
+        rows = np.flatnonzero(keep)
+        X, y = X.iloc[rows], _safe_indexing(y, rows)
+        groups = None if groups is None else _safe_indexing(groups, rows)
 
     report = evaluate(
         models, X, y, groups=groups, cv=cv, scoring=scoring, times=times,

@@ -169,3 +169,32 @@ def test_nested_param_and_errors(data):
         modality_ablation(LogisticRegression(), X, y)
     with pytest.raises(ValueError, match="non-empty selection"):
         _model().select_modalities(["nope"])
+
+
+def test_rows_missing_a_modality_are_left_out_of_every_subset(data):
+    """A row without clinical columns cannot be read by the clinical model:
+    every subset is evaluated on the rows holding both modalities."""
+    X, y, groups = data
+    X = X.copy()
+    X.loc[X.index[:30], CLINICAL] = np.nan
+    X.loc[X.index[30:50], GENES] = np.nan
+    late = LateFusionClassifier([("clinical", LogisticRegression(), CLINICAL),
+                                 ("genes", LogisticRegression(), GENES)])
+    with pytest.warns(UserWarning, match="50 of 400 rows lack every modality of some "
+                                         "subset.*other 350 rows"):
+        report = modality_ablation(late, X, y, groups=groups, cv=3, scoring="roc_auc",
+                                   n_bootstrap=0)
+    assert report.index.tolist() == X.index[50:].tolist()
+    complete = X.iloc[50:]
+    splitter = make_cv(3, y[50:], groups[50:], random_state=0)
+    ref = cross_validate(LogisticRegression(), complete[GENES], y[50:], groups=groups[50:],
+                         cv=splitter, scoring="roc_auc")["test_score"]
+    auc = report.summary.set_index("modalities")["mean"]
+    assert auc["genes"] == pytest.approx(ref.mean(), abs=1e-12)
+    # the late fusion alone reads every row: it is scored on all of them
+    alone = modality_ablation(late, X, y, groups=groups, cv=3, scoring="roc_auc",
+                              n_bootstrap=0, subsets=[["clinical", "genes"]])
+    assert len(alone.index) == 400
+    with pytest.raises(ValueError, match="No row holds a modality of every subset"):
+        modality_ablation(late, X.iloc[:50], y[:50], cv=2, scoring="roc_auc",
+                          n_bootstrap=0)
