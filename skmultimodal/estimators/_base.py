@@ -267,9 +267,9 @@ class BaseNetClassifier(ClassifierMixin, BaseEstimator):
     (see :func:`make_lr_scheduler`), ``class_weight``, ``label_smoothing``
     (cross-entropy classifiers), ``early_stopping``, ``validation_fraction``,
     ``n_iter_no_change``, ``callbacks``, ``device``, ``random_state``,
-    ``verbose`` and optionally the training-speed options ``num_workers`` (default 0 when absent),
-    ``precision``, ``channels_last``, ``compile``, ``cache_images`` and
-    ``accelerator`` (see ``docs/performance.md``).
+    ``verbose`` and optionally the training-speed options ``num_workers``
+    (default 0 when absent), ``precision``, ``channels_last``, ``compile``,
+    ``cache_images`` and ``accelerator`` (see ``docs/performance.md``).
     """
 
     _with_presence = False

@@ -18,7 +18,7 @@ from ..estimators._base import BaseNetClassifier
 from ..modalities import ImageBagModality
 from ..utils._torch import eval_mode
 from ._flat import is_flat
-from ._grad_cam import _check_params, _check_target_layer, _choose_layer
+from ._grad_cam import _check_params, _check_target_layer, _choose_layer, _ScoreTarget
 from ._image_inputs import encoders_on_images, resize_map
 from ._overlay import _display_image
 
@@ -68,7 +68,15 @@ class _BagBranch:
         return self.dataset.sources[self.key]
 
     @property
+    def score(self):
+        """A survival model's risk as a function of the network's outputs, else None."""
+        explained = getattr(self.estimator, "explained_output", None)
+        return None if explained is None else explained()[0]
+
+    @property
     def classes(self):
+        if self.score is not None:  # a survival model explains its risk score
+            return np.array(["risk"], dtype=object)
         return np.asarray(self.estimator.classes_)
 
     @property
@@ -183,8 +191,10 @@ def bag_attention(estimator, X, *, modality=None, batch_size=16):
         A fitted :class:`~skmultimodal.mil.ImageBagClassifier`,
         :class:`~skmultimodal.IntermediateFusionClassifier` or
         :class:`~skmultimodal.CrossAttentionFusionClassifier` with a bag
-        modality, or a :class:`~sklearn.pipeline.Pipeline` ending in one
-        (earlier steps are applied with ``transform``).
+        modality (or their survival siblings, e.g. a
+        :class:`~skmultimodal.survival.IntermediateFusionSurvival` on the
+        tiles of a slide), or a :class:`~sklearn.pipeline.Pipeline` ending
+        in one (earlier steps are applied with ``transform``).
     X : DataFrame, Series or list of bags
         Rows, in the form the estimator accepts.
     modality : str, default=None
@@ -200,9 +210,14 @@ def bag_attention(estimator, X, *, modality=None, batch_size=16):
           ``(k,)`` for a bag of ``k`` instances, in the order of the bag's
           instances (empty for a missing bag);
         - ``proba``: ndarray of shape (n_samples, n_classes), the predicted
-          probabilities, columns ordered as ``classes``;
-        - ``predictions``: ndarray of the predicted labels;
-        - ``classes``: ndarray, the estimator's ``classes_``;
+          probabilities, columns ordered as ``classes`` (None for a
+          survival model);
+        - ``predictions``: ndarray of the predicted labels (None for a
+          survival model);
+        - ``risk``: for a survival model, ndarray of the risk scores of
+          ``predict`` (higher = earlier event); None for a classifier;
+        - ``classes``: ndarray, the estimator's ``classes_`` (``["risk"]``
+          for a survival model);
         - ``n_instances``: int ndarray, the size of each bag;
         - ``modality``: name of the bag modality;
         - ``pooling``: its pooling;
@@ -254,12 +269,17 @@ def bag_attention(estimator, X, *, modality=None, batch_size=16):
                 logits[i] = out[k]
                 weights[i] = w[k][mask[k]].astype(np.float64)
     logits = np.stack(logits).astype(np.float64)
+    classes = branch.classes
+    common = dict(weights=weights, classes=classes,
+                  n_instances=np.array([len(w) for w in weights], dtype=int),
+                  modality=branch.modality, pooling=branch.pooling, rows=branch.rows)
+    if branch.score is not None:
+        risk = branch.score(torch.from_numpy(logits)).numpy()[:, 0]
+        return Bunch(proba=None, predictions=None, risk=risk, **common)
     proba = np.exp(logits - logits.max(axis=1, keepdims=True))
     proba /= proba.sum(axis=1, keepdims=True)
-    classes = branch.classes
-    return Bunch(weights=weights, proba=proba, predictions=classes[np.argmax(proba, axis=1)],
-                 classes=classes, n_instances=np.array([len(w) for w in weights], dtype=int),
-                 modality=branch.modality, pooling=branch.pooling, rows=branch.rows)
+    return Bunch(proba=proba, predictions=classes[np.argmax(proba, axis=1)], risk=None,
+                 **common)
 
 
 def _take_rows(X, positions):
@@ -393,6 +413,9 @@ class BagAttentionDisplay:
             images.append([branch.instance_image(i, int(j)) for j in order])
             weights.append(w[order])
             positions.append(order)
+            if result.risk is not None:
+                labels.append(f"risk {result.risk[i]:.2f}")
+                continue
             pred = result.predictions[i]
             k = int(np.flatnonzero(result.classes == pred)[0])
             labels.append(f"pred. {pred} ({result.proba[i, k]:.2f})")
@@ -528,7 +551,9 @@ def bag_instance_grad_cam(estimator, X, row, instance=None, *, modality=None, ta
     modality : str, default=None
         Bag modality, required when the estimator has several.
     target : None or label, default=None
-        Class explained; None for the predicted class of the row.
+        Class explained; None for the predicted class of the row. A
+        survival model's maps explain its risk score: None (or ``"risk"``)
+        only.
     method : str, default="gradcam"
         One of :data:`CAM_METHODS`.
     target_layer : None, str or torch.nn.Module, default=None
@@ -597,7 +622,14 @@ def bag_instance_grad_cam(estimator, X, row, instance=None, *, modality=None, ta
     positions = _check_instances(instance, k, label)
     classes = branch.classes
     column = None
-    if target is not None:
+    if branch.score is not None:  # a survival model: its risk score
+        if target is not None and not (isinstance(target, str) and target == "risk"):
+            raise ValueError(
+                f"target={target!r}: {type(branch.estimator).__name__} is a survival "
+                "model, whose maps explain its risk score (predict); use target=None."
+            )
+        column = 0
+    elif target is not None:
         known = classes.tolist()
         if np.ndim(target) != 0 or target not in known:
             raise ValueError(f"target={target!r} is not a class of the estimator; classes_ "
@@ -620,7 +652,10 @@ def bag_instance_grad_cam(estimator, X, row, instance=None, *, modality=None, ta
             wrapper.others = inputs
             name, layer = _choose_layer(branch, target_layer, wrapper, instances)
             cam = cam_class(model=wrapper, target_layers=[layer])
-            targets = None if column is None else [ClassifierOutputTarget(column)]
+            if branch.score is not None:
+                targets = [_ScoreTarget(branch.score)]
+            else:
+                targets = None if column is None else [ClassifierOutputTarget(column)]
             maps = cam(input_tensor=instances, targets=targets)
             if column is None:
                 column = int(np.argmax(cam.outputs.detach().float().cpu().numpy()[0]))

@@ -321,3 +321,33 @@ def test_display_shows_the_top_instances(mil, data, mil_attention):
     with pytest.raises(ValueError, match="top_k"):
         BagAttentionDisplay.from_estimator(mil, X[["bag"]], rows=[0], top_k=0)
     plt.close("all")
+
+
+@pytest.mark.parametrize("loss", ["cox", "discrete_time"])
+def test_survival_models_explain_their_risk(loss):
+    """A survival fusion model on bags (tiles of a slide and a table): the
+    weights, the risk of predict, and instance maps of that risk."""
+    from skmultimodal.datasets import make_multimodal_survival
+    from skmultimodal.survival import IntermediateFusionSurvival
+
+    X, y = make_multimodal_survival(48, image_size=SIZE, n_features=4, random_state=0)
+    X["bag"] = [[im, np.flipud(im), np.fliplr(im)][:2 + i % 2]
+                for i, im in enumerate(X["image"])]
+    model = IntermediateFusionSurvival(
+        [("bag", ImageBagModality("bag", **CNN)),
+         ("tab", TabularModality([f"tab_{i}" for i in range(4)]))],
+        loss=loss, n_time_bins=4, max_epochs=2, batch_size=16, **TRAIN).fit(X, y)
+    rows = X.iloc[:5]
+    result = bag_attention(model, rows)
+    assert result.proba is None and result.predictions is None
+    np.testing.assert_allclose(result.risk, model.predict(rows), rtol=1e-5, atol=1e-6)
+    assert [len(w) for w in result.weights] == [2, 3, 2, 3, 2]
+    np.testing.assert_allclose([w.sum() for w in result.weights], 1.0, atol=1e-5)
+    display = BagAttentionDisplay.from_estimator(model, rows, top_k=2)
+    assert display.labels[0] == f"risk {result.risk[0]:.2f}"
+    plt.close("all")
+    cam = bag_instance_grad_cam(model, rows, row=1, target="risk")
+    assert cam.target == "risk" and len(cam.heatmaps) == 3
+    with pytest.raises(ValueError, match=r"target=1: IntermediateFusionSurvival is a "
+                                         r"survival model"):
+        bag_instance_grad_cam(model, rows, row=1, target=1)
