@@ -40,6 +40,14 @@ def _check_titles(titles, n_panels):
     return titles
 
 
+def _target_title(targets, i):
+    """", class <label>" for a classifier's map, ", risk" for a survival model's."""
+    if targets is None:
+        return ""
+    target = targets[i]
+    return ", risk" if isinstance(target, str) and target == "risk" else f", class {target}"
+
+
 class ImageExplanationDisplay:
     """Grid of heat maps drawn over their images, one panel per explained row.
 
@@ -161,9 +169,7 @@ class ImageExplanationDisplay:
         if titles is None:
             rows = result.get("rows", list(range(n)))
             targets = result.get("targets")
-            titles = [f"row {rows[i]}"
-                      + ("" if targets is None else f", class {targets[i]}")
-                      for i in indices]
+            titles = [f"row {rows[i]}" + _target_title(targets, i) for i in indices]
         else:
             titles = _check_titles(titles, len(indices))
         flags = result.get("flat")

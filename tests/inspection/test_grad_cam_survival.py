@@ -9,7 +9,7 @@ from torch.utils.data import default_collate
 
 from skmultimodal.datasets import make_multimodal_survival
 from skmultimodal.datasets._synthetic import _blob_profiles
-from skmultimodal.inspection import grad_cam
+from skmultimodal.inspection import ImageExplanationDisplay, grad_cam
 from skmultimodal.inspection._image_inputs import resize_map
 from skmultimodal.modalities import ImageModality, TabularModality
 from skmultimodal.survival import CrossAttentionFusionSurvival, IntermediateFusionSurvival
@@ -109,6 +109,8 @@ def test_cross_attention_survival_and_targets(data, cox):
         warnings.simplefilter("ignore", UserWarning)
         result = grad_cam(model, X.iloc[:3], target="risk")
     assert len(result.heatmaps) == 3 and list(result.targets) == ["risk"] * 3
+    display = ImageExplanationDisplay.from_result(result)
+    assert display.titles == [f"row {r}, risk" for r in X.index[:3]]
     with pytest.raises(ValueError, match=r"target=1: IntermediateFusionSurvival is a "
                                          r"survival model.*target=None"):
         grad_cam(cox, X.iloc[:3], target=1)
