@@ -10,7 +10,12 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..modalities._image import check_column_present
-from ..modalities._multimodal import as_column_list, final_step, find_multimodal_step
+from ..modalities._multimodal import (
+    as_column_list,
+    final_step,
+    find_multimodal_step,
+    modality_present,
+)
 
 __all__ = ["modality_importance"]
 
@@ -63,17 +68,12 @@ def _check_modalities(modalities, estimator, X):
     return out
 
 
-def _present(X, columns):
-    """Rows where a modality is there: not every one of its columns missing."""
-    return ~X[columns].isna().all(axis=1).to_numpy()
-
-
 def _permuted(X, columns, rng):
     """X with the rows of ``columns`` shuffled jointly (one permutation) among
     the rows where the modality is present; the others keep it missing."""
     out = X.copy()
     order = np.arange(len(X))
-    rows = np.flatnonzero(_present(X, columns))
+    rows = np.flatnonzero(modality_present(X, columns))
     order[rows] = rng.permutation(rows)
     for col in columns:
         pos = X.columns.get_loc(col)
@@ -113,7 +113,7 @@ def _rows_left(X, masked, groups):
     for columns in groups:
         rest = [c for c in columns if c not in masked]
         if rest:
-            left |= _present(X, rest)
+            left |= modality_present(X, rest)
     return left
 
 

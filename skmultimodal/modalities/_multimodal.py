@@ -2,10 +2,13 @@
 
 import numbers
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
+
+from ..data._bags import bag_is_missing
 
 
 def check_named_list(items, what="modalities", n_fields=2):
@@ -148,6 +151,27 @@ class MultimodalMixin(_BaseComposition):
 
     def _fitted_modality_columns(self):  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+def modality_present(X, columns):
+    """Rows of the DataFrame X where a modality holds something.
+
+    A row has the modality when one of its ``columns`` holds a value: a
+    missing cell is None, NaN or, in a column of objects, an empty
+    sequence (a bag without instances), as the modalities read them.
+
+    Returns
+    -------
+    present : ndarray of bool, shape (n_rows,)
+    """
+    present = np.zeros(len(X), dtype=bool)
+    for column in columns:
+        values = X[column]
+        if values.dtype == object:
+            present |= ~np.fromiter((bag_is_missing(c) for c in values), bool, len(values))
+        else:
+            present |= values.notna().to_numpy()
+    return present
 
 
 def as_column_list(columns):

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
 from ..modalities import ImageModality, TabularModality
-from ..modalities._multimodal import as_column_list, find_multimodal_step
+from ..modalities._multimodal import as_column_list, find_multimodal_step, modality_present
 from ._report import evaluate
 
 __all__ = ["modality_ablation"]
@@ -102,7 +102,7 @@ def _rows_every_subset_reads(estimator, X, chosen):
         if columns is None or not set(columns) <= set(X.columns):
             present[name] = np.ones(len(X), dtype=bool)
         else:
-            present[name] = ~X[columns].isna().all(axis=1).to_numpy()
+            present[name] = modality_present(X, columns)
     keep = np.ones(len(X), dtype=bool)
     for subset in chosen:
         keep &= np.any([present[name] for name in subset], axis=0)

@@ -161,3 +161,17 @@ def test_tabular_dropout_auto_depends_on_the_width(n_columns, expected):
     assert TabularModality(dropout=0.3).fit(X).encoder_spec()["dropout"] == 0.3
     with pytest.raises(ValueError, match="dropout"):
         TabularModality(dropout="wide").fit(X)
+
+
+def test_modality_present_reads_missing_cells_as_the_modalities_do():
+    from skmultimodal.modalities._multimodal import modality_present
+
+    X = pd.DataFrame({
+        "image": pd.Series([np.zeros((4, 4)), None, np.nan, "a.png", None], dtype=object),
+        "bag": pd.Series([[np.zeros((2, 2))], [], None, (), ["b.png"]], dtype=object),
+        "age": [1.0, np.nan, 3.0, np.nan, np.nan],
+        "size": [np.nan, np.nan, 2.0, np.nan, np.nan],
+    })
+    assert modality_present(X, ["image"]).tolist() == [True, False, False, True, False]
+    assert modality_present(X, ["bag"]).tolist() == [True, False, False, False, True]
+    assert modality_present(X, ["age", "size"]).tolist() == [True, False, True, False, False]
