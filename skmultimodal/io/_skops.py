@@ -7,8 +7,8 @@ caller trusts and runs no code from the file.
 
 skops cannot store torch modules or tensors. :func:`dump` therefore saves a
 copy of the estimator in which every fitted network is replaced by a record
-made of plain data (:class:`NetRecord` for the skorch net ``net_`` of the
-network classifiers, :class:`ModuleRecord` for the backbone of
+made of plain data (``NetRecord`` for the skorch net ``net_`` of the
+network classifiers, ``ModuleRecord`` for the backbone of
 :class:`~skmultimodal.ImageEmbedder`): the module's state dict as numpy
 arrays, the training history as lists and dicts, and the few net settings
 that do not follow from the estimator's parameters. :func:`load` rebuilds
@@ -180,7 +180,7 @@ def _without_pretrained(net):
 
 
 def _rebuild_net(estimator, record):
-    """The fitted skorch net of ``estimator`` from a :class:`NetRecord`."""
+    """The fitted skorch net of ``estimator`` from a ``NetRecord``."""
     from ..fusion._base import _unwrap
 
     n_classes = int(record.n_classes)
@@ -207,7 +207,7 @@ def _rebuild_net(estimator, record):
 
 
 def _rebuild_backbone(embedder, record):
-    """The frozen backbone of an ImageEmbedder from a :class:`ModuleRecord`."""
+    """The frozen backbone of an ImageEmbedder from a ``ModuleRecord``."""
     from ..nn._registry import build_backbone
 
     # The stem comes from the stored weights, not from the fit's weights file,
@@ -349,7 +349,7 @@ def trusted_types():
     the public estimators, the modality specifications
     (:class:`~skmultimodal.ImageModality`, :class:`~skmultimodal.ImageBagModality`,
     :class:`~skmultimodal.TabularModality`) and the records of fitted
-    networks (:class:`NetRecord`, :class:`ModuleRecord`), the survival
+    networks (``NetRecord``, ``ModuleRecord``), the survival
     estimators of :mod:`skmultimodal.survival` with the two scikit-survival
     classes their fitted baseline is made of (``BreslowEstimator`` and
     ``StepFunction``: arrays only). Names are given as skops reports them,
