@@ -18,7 +18,13 @@ from ..estimators._base import BaseNetClassifier
 from ..modalities import ImageBagModality
 from ..utils._torch import eval_mode
 from ._flat import is_flat
-from ._grad_cam import _check_params, _check_target_layer, _choose_layer, _ScoreTarget
+from ._grad_cam import (
+    _check_params,
+    _check_target_layer,
+    _choose_layer,
+    _ScoreTarget,
+    check_risk_target,
+)
 from ._image_inputs import encoders_on_images, resize_map
 from ._overlay import _display_image
 
@@ -623,11 +629,7 @@ def bag_instance_grad_cam(estimator, X, row, instance=None, *, modality=None, ta
     classes = branch.classes
     column = None
     if branch.score is not None:  # a survival model: its risk score
-        if target is not None and not (isinstance(target, str) and target == "risk"):
-            raise ValueError(
-                f"target={target!r}: {type(branch.estimator).__name__} is a survival "
-                "model, whose maps explain its risk score (predict); use target=None."
-            )
+        check_risk_target(branch.estimator, target)
         column = 0
     elif target is not None:
         known = classes.tolist()

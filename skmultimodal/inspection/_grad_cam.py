@@ -39,6 +39,15 @@ CAM_METHODS = {
 }
 
 
+def check_risk_target(estimator, target):
+    """Refuse a ``target`` other than None or "risk" for a survival model."""
+    if target is not None and not (isinstance(target, str) and target == "risk"):
+        raise ValueError(
+            f"target={target!r}: {type(estimator).__name__} is a survival model, whose "
+            "maps explain its risk score (predict); use target=None."
+        )
+
+
 class _ScoreTarget:
     """A ``pytorch_grad_cam`` target: a score of one row's network outputs.
 
@@ -226,11 +235,7 @@ def grad_cam(estimator, X, *, modality=None, target=None, method="gradcam", batc
     _check_target_layer(target_layer)
     branch = image_branch(estimator, X, modality)
     if branch.score is not None:  # a survival model: its risk score
-        if target is not None and not (isinstance(target, str) and target == "risk"):
-            raise ValueError(
-                f"target={target!r}: {type(branch.estimator).__name__} is a survival "
-                "model, whose maps explain its risk score (predict); use target=None."
-            )
+        check_risk_target(branch.estimator, target)
         labels = np.full(len(branch), "risk", dtype=object)
         targets = [_ScoreTarget(branch.score)] * len(branch)
     else:
