@@ -126,7 +126,7 @@ def _modality_groups(estimator, columns):
         return list(columns.values())
 
 
-def _mask_scores(scorer, estimator, X, y, columns, n_repeats):
+def _mask_scores(scorer, estimator, X, y, columns, n_repeats, baseline):
     """Scores with each modality masked, and the baseline of the same rows.
 
     Rows where the masked modality is the only one present are left out of
@@ -145,7 +145,7 @@ def _mask_scores(scorer, estimator, X, y, columns, n_repeats):
                 f"strategy='mask': every row has modality {name!r} as its only one, so "
                 "masking it leaves nothing to predict from; use strategy='permute'."
             )
-        baselines.append(float(scorer(estimator, Xm, ym)))
+        baselines.append(baseline if left.all() else float(scorer(estimator, Xm, ym)))
         scores.append(np.full(n_repeats, float(scorer(estimator, _masked(Xm, cols), ym))))
         n_rows.append(len(ym))
     if dropped:
@@ -282,7 +282,7 @@ def modality_importance(estimator, X, y, *, modalities=None, strategy="permute",
     names = list(columns)
     if strategy == "mask":
         scores, baselines, n_rows = _mask_scores(scorer, estimator, X, y, columns,
-                                                 n_repeats)
+                                                 n_repeats, baseline)
         return _bunch(baseline, baselines, scores, names, strategy, n_rows)
     rng = check_random_state(random_state)
     scores = np.empty((len(names), n_repeats))
