@@ -17,9 +17,18 @@ def _looks_like_cells(seq):
 
 
 def _check_image_stack(X):
-    X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=True)
+    X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=False)
     if X.dtype.kind not in "biuf":
         raise ValueError(f"Image array X has dtype {X.dtype}; expected a numeric dtype.")
+    if X.dtype.kind == "f" and X.size:
+        finite = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+        if not finite.all():
+            rows = np.flatnonzero(~finite)
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            raise ValueError(
+                f"Image array X contains NaN or infinity in the images at rows "
+                f"{rows[:10].tolist()}{more}."
+            )
     if X.ndim == 4 and X.shape[-1] not in (1, 3, 4):
         raise ValueError(
             f"Image array X has shape {X.shape}; expected (n, H, W) or channels-last "

@@ -259,6 +259,17 @@ def test_wrong_image_shapes():
         ImageClassifier(**FAST).fit(cells, [0, 1])
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_image_array_with_nan_names_the_rows(bad):
+    images = np.random.default_rng(0).random((12, 8, 8))
+    images[3, 1, 2] = images[7, 0, 0] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinity in the images at rows \[3, 7\]"):
+        ImageClassifier(**FAST).fit(images, np.arange(12) % 2)
+    fitted = ImageClassifier(**FAST).fit(images[8:], [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"rows \[3, 7\]"):
+        fitted.predict(images)
+
+
 def test_numbers_in_image_column():
     X = pd.DataFrame({"img": [1.5, 2.5], "other": ["a", "b"]})
     with pytest.raises(TypeError, match="holds the number"):
