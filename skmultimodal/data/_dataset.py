@@ -83,13 +83,17 @@ class ImageSource:
     -----
     When every cell is an in-memory array (or missing, or an in-memory array
     cropped to its lesion) and the transform is
-    an :class:`~skmultimodal.data.ImageTransform` without augmentation, the
-    first call of :meth:`batch` prepares every row once into one tensor of at
-    most ``STACK_MAX_BYTES`` (1 GiB; the same tensors as ``source[i]``, stacked)
-    and later batches are sliced out of it: an in-memory data set is then
-    converted, resized and normalised once per fit instead of once per epoch.
-    The tensor belongs to this source (a subset or a copy starts without it)
-    and is never pickled; DataLoader worker processes do not build it.
+    an :class:`~skmultimodal.data.ImageTransform`, the first call of
+    :meth:`batch` prepares every row once into one tensor of at most
+    ``STACK_MAX_BYTES`` (1 GiB) and later batches are taken out of it: an
+    in-memory data set is then converted and resized once per fit instead of
+    once per epoch. Without augmentation the tensor holds the finished rows
+    (``source[i]``, stacked) and batches are slices of it; with augmentation
+    it holds the rows before augmentation and normalisation, and each batch
+    augments and normalises its rows afresh, drawing the same random
+    transforms in the same order as reading the rows one by one. The tensor
+    belongs to this source (a subset or a copy starts without it) and is
+    never pickled; DataLoader worker processes do not build it.
     """
 
     def __init__(self, cells, transform, row_labels=None, allow_missing=False,
@@ -116,7 +120,7 @@ class ImageSource:
     def batch(self, indices):
         """The stacked tensors of the rows ``indices``, or None.
 
-        None when the rows cannot be prepared once (file paths, augmentation,
+        None when the rows cannot be prepared once (file paths,
         a transform other than :class:`~skmultimodal.data.ImageTransform`,
         images of different output sizes, a tensor larger than
         ``STACK_MAX_BYTES``, 1 GiB) or in a DataLoader worker process; the
@@ -131,15 +135,20 @@ class ImageSource:
             if self._stack is None:
                 self._stackable = False
                 return None
+        if self._augments():
+            return torch.stack([self._stacked_row(int(i)) for i in indices])
         return self._stack[torch.as_tensor(indices, dtype=torch.long)]
 
     def clear_prepared(self):
         """Drop the prepared tensor (rebuilt by the next :meth:`batch`)."""
         self._stack = None
 
+    def _augments(self):
+        return isinstance(self.transform, ImageTransform) and self.transform.augment is not None
+
     def _can_stack(self):
         t = self.transform
-        if not isinstance(t, ImageTransform) or t.augment is not None or len(self) == 0:
+        if not isinstance(t, ImageTransform) or len(self) == 0:
             return False
         cells = self.cells
         if isinstance(cells, np.ndarray) and cells.dtype != object:
@@ -147,20 +156,46 @@ class ImageSource:
         return not any(reads_file(c) for c in cells)
 
     def _build_stack(self):
-        """Every row prepared (as ``source[i]`` without a cache), stacked; or None."""
+        """Every row prepared, stacked; or None.
+
+        Without augmentation a row is ``source[i]`` without a cache: the
+        finished tensor. With augmentation it is the deterministic first half
+        (:meth:`ImageTransform.prepare`), which :meth:`_stacked_row` finishes
+        afresh each time, so every epoch draws new random transforms.
+        """
         first = next((i for i in range(len(self)) if self.present(i)), None)
         if first is None:
             return None
-        item = self._item(first, None)
+        read = self._prepared_item if self._augments() else self._item
+        item = read(first, None)
         if item.numel() * item.element_size() * len(self) > STACK_MAX_BYTES:
             return None
         stack = torch.empty((len(self), *item.shape), dtype=item.dtype)
         for i in range(len(self)):
-            x = item if i == first else self._item(i, None)
+            x = item if i == first else read(i, None)
             if x.shape != item.shape or x.dtype != item.dtype:
                 return None  # per-item reading gives the size error of collate_batch
             stack[i] = x
         return stack
+
+    def _prepared_item(self, i, cache):
+        """Row ``i`` before augmentation and normalisation (zeros when missing)."""
+        if self.allow_missing and is_missing(self.cells[i]):
+            return torch.zeros(self.placeholder_shape, dtype=torch.float32)
+        cell = self.cells[i]
+        row = i if self.row_labels is None else self.row_labels[i]
+        try:
+            return self._prepare(self._read(cell, row))
+        except IntensityError as exc:
+            raise ValueError(f"Image{describe_cell(cell, row)} {exc}") from None
+
+    def _stacked_row(self, i):
+        """Row ``i`` of the prepared tensor, as ``source[i]`` gives it."""
+        if not self._augments():
+            return self._stack[i].clone()
+        if not self.present(i):
+            return torch.zeros(self.placeholder_shape, dtype=torch.float32)
+        return self.transform.finish(self._stack[i])
 
     def present(self, i):
         """Return whether row ``i`` has an image."""
@@ -168,7 +203,7 @@ class ImageSource:
 
     def __getitem__(self, i):
         if self._stack is not None:
-            return self._stack[i].clone()
+            return self._stacked_row(i)
         return self._item(i, self.cache)
 
     def _item(self, i, cache):

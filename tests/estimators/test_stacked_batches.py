@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from skmultimodal import ImageClassifier
 from skmultimodal.data import ImageSource
@@ -101,12 +102,37 @@ def test_workers_read_items_and_agree(data):
     np.testing.assert_array_equal(b.predict_proba(X), a)
 
 
-def test_augmentation_reads_items(data, monkeypatch):
+def test_augmented_training_prepares_each_image_once(data, monkeypatch):
     X, y = data
     built = []
-    monkeypatch.setattr(ImageSource, "_build_stack",
-                        lambda self: built.append(1) or None)
-    ImageClassifier(**dict(IMAGE, augment=True, max_epochs=1)).fit(X, y)
-    # training rows are augmented (read item by item); the recalibration
-    # pass of a one-epoch fit reads them too
-    assert built == []
+    original = ImageSource._build_stack
+
+    def build(self):
+        built.append(len(self))
+        return original(self)
+
+    monkeypatch.setattr(ImageSource, "_build_stack", build)
+    ImageClassifier(**dict(IMAGE, augment=True, max_epochs=2)).fit(X, y)
+    # the training rows once, augmented afresh in every batch of every epoch
+    # and of the batch-norm pass
+    assert built == [N]
+
+
+@pytest.mark.parametrize("augment", [True, "ultrasound"])
+def test_augmented_batches_match_reading_row_by_row(data, augment, monkeypatch):
+    X, y = data
+    X = X.copy()
+    X.loc[X.index[::7], "image"] = None
+
+    def make():
+        return _fusion(max_epochs=2).set_params(img__augment=augment)
+
+    p_fast, _ = _fit_predict(make, X, y, monkeypatch, True)
+    p_slow, _ = _fit_predict(make, X, y, monkeypatch, False)
+    np.testing.assert_allclose(p_fast, p_slow, rtol=0, atol=1e-6)
+    # the augmentation draws new transforms at each epoch
+    src = ImageSource(np.stack(data[0]["image"].to_list()[:4]),
+                      ImageModality("image", image_size=16, channels=1,
+                                    augment=True).make_transform(train=True))
+    first, second = src.batch([0, 1, 2, 3]), src.batch([0, 1, 2, 3])
+    assert first.shape == (4, 1, 16, 16) and not torch.equal(first, second)
