@@ -16,6 +16,8 @@ Rows (``--models`` picks among the library's):
   augmentation, and at 28 px the small-image ResNet stem: 3x3 first
   convolution of stride 1, no max-pooling).
 - ``defaults + augment='ultrasound'``: the same with the ultrasound preset.
+- ``defaults + augment=True``: the same with the generic preset (flips,
+  rotation, brightness and contrast jitter).
 - ``..., tta=True``: the same fitted models, predicting with the
   horizontal-flip test-time augmentation (no extra fit).
 - ``previous defaults (torchvision stem, 15 epochs)``: the settings before
@@ -62,6 +64,7 @@ def _scores(y, proba):
 LIBRARY_MODELS = {
     "defaults": ({}, True),
     "defaults + augment='ultrasound'": ({"augment": "ultrasound"}, True),
+    "defaults + augment=True": ({"augment": True}, True),
     "previous defaults (torchvision stem, 15 epochs)": (dict(
         backbone_params={"stem": "imagenet"}, max_epochs=15, batch_size=32, lr=1e-3,
         optimizer="adam", weight_decay=0.0, lr_schedule=None, label_smoothing=0.0,
