@@ -32,7 +32,7 @@ from ..utils._constraints import (
     TRAINING,
     pick,
 )
-from ..utils._docstrings import substitute_shared_params
+from ..utils._docstrings import LR_SCHEDULE_PER_EPOCH, SHARED_PARAMS, Substitution
 from ..utils._torch import loadable_device, resolve_device, resolve_seed, torch_seed
 from ._views import VIEW_PRESETS, contrastive_views
 
@@ -145,7 +145,7 @@ class _Batches(torch.utils.data.Sampler):
             yield order[start:stop]
 
 
-@substitute_shared_params
+@Substitution(**dict(SHARED_PARAMS, lr_schedule=LR_SCHEDULE_PER_EPOCH))
 class ContrastivePretrainer(TransformerMixin, BaseEstimator):
     """Self-supervised pretraining of an image encoder (SimCLR, NT-Xent loss).
 
@@ -206,14 +206,8 @@ class ContrastivePretrainer(TransformerMixin, BaseEstimator):
         ``lr_schedule``).
     weight_decay : float, default=1e-4
         AdamW's decoupled weight decay.
-    lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None, \
-default="warmup_cosine"
-        How the learning rate moves over training, one step per batch:
-        "warmup_cosine" rises linearly from 0 to ``lr`` over the first 5%%
-        of the steps, then decays to 0 along half a cosine; "onecycle" is
-        :class:`torch.optim.lr_scheduler.OneCycleLR` peaking at ``lr`` after
-        5%% of the steps; "constant" or None keep ``lr``. The learning rate
-        at the end of each epoch is in ``history_``.
+    %(lr_schedule)s
+        Default: "warmup_cosine".
     augment : {"ultrasound", "generic"} or callable, default="ultrasound"
         How each view is drawn; see
         :func:`~skmultimodal.pretraining.contrastive_views` for the table of

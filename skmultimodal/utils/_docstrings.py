@@ -89,14 +89,21 @@ _modality_dropout = """modality_dropout : float, default=0.1
         alone would teach them to memorise rather than to combine."""
 
 # (the default differs between estimators: each states its own after the text)
-_lr_schedule = """lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
+_lr_schedule_steps = """lr_schedule : {"warmup_cosine", "onecycle", "constant"} or None
         How the learning rate moves over training, one step per batch:
-        "warmup_cosine" rises linearly from 0 to ``lr`` over the first 5%%
+        "warmup_cosine" rises linearly from 0 to ``lr`` over the first 5%
         of the ``max_epochs`` steps, then decays to 0 along half a cosine;
         "onecycle" is :class:`torch.optim.lr_scheduler.OneCycleLR` peaking
-        at ``lr`` after 5%% of the steps; "constant" or None keep ``lr``. The
+        at ``lr`` after 5% of the steps; "constant" or None keep ``lr``."""
+
+_lr_schedule = _lr_schedule_steps + """ The
         learning rate of every batch is in ``net_.history`` as
         ``"event_lr"``."""
+
+#: ``lr_schedule`` of an estimator with its own training loop (no skorch net):
+#: the learning rate is recorded per epoch, in ``history_``.
+LR_SCHEDULE_PER_EPOCH = _lr_schedule_steps + """ The
+        learning rate at the end of each epoch is in ``history_``."""
 
 _label_smoothing = """label_smoothing : float in [0, 1)
         Label smoothing of the cross-entropy loss

@@ -42,6 +42,17 @@ def test_every_shared_text_is_a_numpydoc_parameter():
         assert rest and all(line.startswith(" " * 8) for line in rest)
 
 
+def test_every_shared_text_reads_as_written():
+    # the texts are inserted as they are, never formatted again: "%%" would
+    # stay doubled in help() and in the API reference
+    for name, text in SHARED_PARAMS.items():
+        assert "%%" not in text, name
+    from skmultimodal.pretraining import ContrastivePretrainer
+
+    for cls in [*USES, ContrastivePretrainer]:
+        assert "%%" not in cls.__doc__, cls.__name__
+
+
 def test_substitution_fills_fields_and_keeps_empty_docstrings():
     @Substitution(x="filled")
     class A:
