@@ -39,6 +39,7 @@ Run from the repository root::
 import argparse
 import os
 import platform
+import shlex
 import sys
 import time
 import warnings
@@ -165,7 +166,7 @@ def main(argv=None):
     report.to_csv(out / f"{prefix}_folds.csv", which="folds")
     diffs.to_csv(out / f"{prefix}_differences.csv", index=False)
     timing = pd.DataFrame({"model": list(times), "wall_s": list(times.values())})
-    cmd = "python benchmarks/bench_image_defaults_breast_lesions.py " + " ".join(
+    cmd = "python benchmarks/bench_image_defaults_breast_lesions.py " + shlex.join(
         argv if argv is not None else sys.argv[1:])
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     with open(out / f"{prefix}.md", "w") as fh:
