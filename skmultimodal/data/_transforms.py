@@ -241,6 +241,15 @@ def _generic():
     ]
 
 
+def _light():
+    # valid for every kind of image here: no vertical flip, small geometry
+    return [
+        v2.RandomHorizontalFlip(),
+        _small_affine(),
+        v2.RandomApply([v2.ColorJitter(brightness=0.2, contrast=0.2)], p=0.5),
+    ]
+
+
 def _ultrasound():
     # no vertical flip: the probe (skin) is at the top of every frame
     return [
@@ -287,6 +296,7 @@ class _ColourJitter(torch.nn.Module):
 _PRESETS = {
     "generic": _generic,
     "default": _generic,
+    "light": _light,
     "ultrasound": _ultrasound,
     "mammography": _mammography,
     "histology": _histology,
@@ -302,6 +312,11 @@ def default_augmentation(preset="generic"):
     ============  ==========================================================
     preset        transforms
     ============  ==========================================================
+    light         horizontal flip (no vertical flip); small affine
+                  (rotation 10 degrees, shift 5%, scale 0.9-1.1; p=0.5);
+                  brightness and contrast jitter of 0.2 (p=0.5). Plausible
+                  for every kind of image here; the default of
+                  :class:`~skmultimodal.ImageClassifier`.
     generic       horizontal and vertical flips; rotation up to 15 degrees
                   (p=0.5); brightness and contrast jitter of 0.2 (p=0.5).
                   "default" and ``augment=True`` are this preset.
@@ -318,8 +333,8 @@ def default_augmentation(preset="generic"):
 
     Parameters
     ----------
-    preset : {"generic", "default", "ultrasound", "mammography", "histology"}, \
-default="generic"
+    preset : {"generic", "default", "light", "ultrasound", "mammography", \
+"histology"}, default="generic"
 
     Returns
     -------

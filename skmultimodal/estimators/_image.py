@@ -32,12 +32,14 @@ class ImageClassifier(BaseNetClassifier):
     """Image classifier (SimpleCNN, ResNet-18/50 with optional ECA/CBAM attention).
 
     The training defaults (AdamW, warm-up and cosine decay of the learning
-    rate, label smoothing, 30 epochs) follow the published recipes for small
-    medical images; the previous defaults were ``optimizer="adam",
-    weight_decay=0.0, lr_schedule=None, label_smoothing=0.0,
-    max_epochs=10``. Augmentation is off by default: flips and shifts
-    destroy signals that depend on position or side, so choose the preset
-    of your kind of image (``augment="ultrasound"`` and so on).
+    rate, label smoothing, 30 epochs, the light augmentation preset) follow
+    the published recipes for small medical images; the previous defaults
+    were ``optimizer="adam", weight_decay=0.0, lr_schedule=None,
+    label_smoothing=0.0, max_epochs=10, augment=False``. The light preset
+    (horizontal flip, small affine, brightness and contrast jitter) suits
+    every kind of image here; the preset of your kind of image
+    (``augment="ultrasound"`` and so on) may do better, and
+    ``augment=False`` keeps signals that depend on position or side.
 
     Parameters
     ----------
@@ -60,20 +62,25 @@ class ImageClassifier(BaseNetClassifier):
         Channels fed to the backbone (greyscale is repeated for 3).
     normalize : "imagenet", None or (mean, std), default="imagenet"
     %(intensity_range)s
-    augment : bool, str or callable, default=False
-        Training-time augmentation: False (none), a preset for a kind of
-        image, True or "default" (the "generic" preset), or a callable that
+    augment : bool, str or callable, default="light"
+        Training-time augmentation: a preset for a kind of image, True or
+        "default" (the "generic" preset), False (none), or a callable that
         receives the float (C, H, W) tensor in [0, 1] before normalisation.
-        The presets (see :func:`skmultimodal.data.default_augmentation`):
+        The default, "light", keeps to transforms that leave the anatomy of
+        every kind of image here plausible; set ``augment=False`` when the
+        signal depends on the position or the side of a structure in the
+        frame (a flip or a shift would destroy it). The presets (see
+        :func:`skmultimodal.data.default_augmentation`):
 
         ============  ====================================================
         preset        transforms
         ============  ====================================================
+        light         horizontal flip (never vertical), small affine
+                      (rotation 10 degrees, shift 5%%, scale 0.9-1.1),
+                      brightness and contrast jitter
         generic       horizontal and vertical flips, rotation up to 15
                       degrees, brightness and contrast jitter
-        ultrasound    horizontal flip (never vertical), small affine
-                      (rotation 10 degrees, shift 5%%, scale 0.9-1.1),
-                      brightness and contrast jitter, speckle noise
+        ultrasound    the light preset and speckle noise
         mammography   horizontal flip, small affine, contrast jitter
         histology     horizontal and vertical flips, right-angle
                       rotations, colour jitter (hue and saturation too)
@@ -161,7 +168,7 @@ class ImageClassifier(BaseNetClassifier):
 
     def __init__(self, column=None, *, backbone="resnet18", attention=None, weights=None,
                  freeze_backbone=False, image_size=224, channels=3, normalize="imagenet",
-                 intensity_range="auto", augment=False, tta=False,
+                 intensity_range="auto", augment="light", tta=False,
                  backbone_params=None, roi=None, roi_margin=0.1, dropout=0.0,
                  max_epochs=30,
                  batch_size=32, lr=1e-3, optimizer="adamw",

@@ -92,7 +92,7 @@ class ImageBagModality(ImageModality):
     %(intensity_range)s
     augment : bool, str or callable, default=False
         Training-time augmentation of each instance: False, True (the
-        "generic" preset), a preset ("generic", "ultrasound", "mammography",
+        "generic" preset), a preset ("generic", "light", "ultrasound", "mammography",
         "histology"; see :func:`skmultimodal.data.default_augmentation`) or a
         callable.
     backbone_params : dict, default=None

@@ -186,7 +186,9 @@ class ImageModality(BaseEstimator):
     %(intensity_range)s
     augment : bool, str or callable, default=False
         Training-time augmentation; True (or "default", "generic") uses
-        flips, rotations and brightness and contrast jitter; "ultrasound",
+        flips, rotations and brightness and contrast jitter; "light" keeps
+        to a horizontal flip, a small affine and brightness and contrast
+        jitter (plausible for every kind of image); "ultrasound",
         "mammography" and "histology" are presets for those kinds of image
         (see :func:`skmultimodal.data.default_augmentation` for the table of
         their transforms). A callable (e.g. ``torchvision.transforms.v2``)

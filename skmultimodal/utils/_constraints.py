@@ -27,7 +27,7 @@ DEVICE = "no_validation"
 MEMORY = [None, str, os.PathLike, HasMethods(["cache"])]
 
 #: Named augmentation presets (see ``skmultimodal.data.default_augmentation``).
-AUGMENT_PRESETS = ("default", "generic", "ultrasound", "mammography", "histology")
+AUGMENT_PRESETS = ("default", "generic", "light", "ultrasound", "mammography", "histology")
 #: Learning-rate schedules of the network estimators (None: constant).
 LR_SCHEDULES = ("warmup_cosine", "onecycle", "constant")
 

@@ -62,7 +62,7 @@ def test_parameter_validation():
     assert callable(resolve_augmentation(True))
 
 
-PRESETS = ["generic", "default", "ultrasound", "mammography", "histology"]
+PRESETS = ["generic", "default", "light", "ultrasound", "mammography", "histology"]
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -90,10 +90,18 @@ def test_true_and_default_are_the_generic_preset():
         assert [type(t).__name__ for t in resolve_augmentation(augment).transforms] == names
 
 
-def test_ultrasound_and_mammography_never_flip_vertically():
-    for preset in ("ultrasound", "mammography"):
+def test_light_ultrasound_and_mammography_never_flip_vertically():
+    for preset in ("light", "ultrasound", "mammography"):
         names = [type(t).__name__ for t in default_augmentation(preset).transforms]
         assert "RandomHorizontalFlip" in names and "RandomVerticalFlip" not in names
+
+
+def test_ultrasound_is_the_light_preset_with_speckle_noise():
+    def names(preset):
+        return [repr(t) for t in default_augmentation(preset).transforms]
+
+    assert names("ultrasound")[:-1] == names("light")
+    assert isinstance(default_augmentation("ultrasound").transforms[-1], SpeckleNoise)
 
 
 def test_speckle_noise_and_right_angle_rotations():

@@ -101,6 +101,20 @@ def test_adamw_is_the_image_default(images):
     assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == clf.weight_decay
 
 
+def test_light_augmentation_is_the_image_default(images):
+    from skmultimodal.data import default_augmentation
+
+    X, y = images
+    clf = ImageClassifier(**{k: v for k, v in TINY.items() if k != "augment"})
+    assert clf.augment == "light"
+    clf.fit(X, y)
+    train = clf.modality_.make_transform(train=True).augment
+    assert [repr(t) for t in train.transforms] == [
+        repr(t) for t in default_augmentation("light").transforms]
+    assert clf.modality_.make_transform(train=False).augment is None  # never at predict
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
 def test_tta_averages_the_flipped_images(images):
     X, y = images
     plain = ImageClassifier(**TINY).fit(X, y)
@@ -132,7 +146,8 @@ def test_bad_values_name_the_parameter(images, params, name):
         ImageClassifier(**dict(TINY, **params)).fit(X, y)
 
 
-@pytest.mark.parametrize("preset", ["generic", "ultrasound", "mammography", "histology"])
+@pytest.mark.parametrize("preset", ["generic", "light", "ultrasound", "mammography",
+                                    "histology"])
 def test_augmentation_presets_train(images, preset):
     X, y = images
     clf = ImageClassifier(**dict(TINY, augment=preset, max_epochs=1)).fit(X, y)

@@ -37,8 +37,9 @@ def _cross_attention(**kw):
 
 
 def _image_classifier(**kw):
+    # the generator's blobs sit at fixed places (as in ImageModality: no augmentation)
     return ImageClassifier("image", backbone="simple_cnn", image_size=IMAGE_SIZE, channels=1,
-                           **{**FAST, **kw})
+                           **{**FAST, "augment": False, **kw})
 
 
 def _late(**kw):
