@@ -12,9 +12,11 @@ Rows (``--models`` picks among the library's):
 
 - ``defaults``: ``ImageClassifier(backbone="resnet18", image_size=28,
   random_state=seed)``, every other parameter at its default (AdamW,
-  warm-up + cosine schedule, label smoothing 0.1, 30 epochs, no
-  augmentation, and at 28 px the small-image ResNet stem: 3x3 first
+  warm-up + cosine schedule, label smoothing 0.1, 30 epochs, the light
+  augmentation preset, and at 28 px the small-image ResNet stem: 3x3 first
   convolution of stride 1, no max-pooling).
+- ``defaults + augment=False``: the same without augmentation (the default
+  before the light preset).
 - ``defaults + augment='ultrasound'``: the same with the ultrasound preset.
 - ``defaults + augment=True``: the same with the generic preset (flips,
   rotation, brightness and contrast jitter).
@@ -63,6 +65,7 @@ def _scores(y, proba):
 #: backbone="resnet18" and random_state), and whether a tta=True row follows.
 LIBRARY_MODELS = {
     "defaults": ({}, True),
+    "defaults + augment=False": ({"augment": False}, True),
     "defaults + augment='ultrasound'": ({"augment": "ultrasound"}, True),
     "defaults + augment=True": ({"augment": True}, True),
     "previous defaults (torchvision stem, 15 epochs)": (dict(
