@@ -78,10 +78,11 @@ print(pd.Series(target_names[y_test]).value_counts().rename("test images"))
 # A small CNN (``backbone="simple_cnn"``) suits 28-pixel images; on larger
 # images ``"resnet18"`` or ``"resnet50"`` (optionally with ImageNet weights
 # from a local file, ``weights=...``) are the usual choices. The images are
-# greyscale, so ``channels=1``. Flips and small rotations (``augment=True``)
-# help on ultrasound; the synthetic images encode the class by where a blob
-# sits, which flips would scramble, so augmentation is used on real data
-# only. ``verbose=1`` would print skorch's epoch table and a progress bar.
+# greyscale, so ``channels=1``. The default augmentation (``augment="light"``:
+# horizontal flips, a small affine, brightness and contrast jitter) helps on
+# ultrasound; the synthetic images encode the class by where a blob sits,
+# which flips would scramble, so the stand-in trains with ``augment=False``.
+# ``verbose=1`` would print skorch's epoch table and a progress bar.
 import time
 
 from skmultimodal import ImageClassifier
@@ -91,7 +92,7 @@ clf = ImageClassifier(
     backbone="simple_cnn",
     image_size=28,
     channels=1,
-    augment=real_data,
+    augment="light" if real_data else False,
     max_epochs=4 if QUICK else 30,
     random_state=0,
 )
