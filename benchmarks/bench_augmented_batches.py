@@ -56,7 +56,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     print(f"{args.n_images} RGB uint8 images, light augmentation, batches of "
-          f"{args.batch_size}, {args.threads} torch thread(s); seconds per epoch")
+          f"{args.batch_size}, {args.threads} torch thread(s); seconds per epoch\n")
     print("| source size | output size | prepared: first epoch | prepared: later epochs "
           "(median) | row by row (median) | row by row / prepared |")
     print("|---|---|---|---|---|---|")
