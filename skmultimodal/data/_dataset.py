@@ -166,28 +166,17 @@ class ImageSource:
         first = next((i for i in range(len(self)) if self.present(i)), None)
         if first is None:
             return None
-        read = self._prepared_item if self._augments() else self._item
-        item = read(first, None)
+        finish = not self._augments()
+        item = self._item(first, None, finish)
         if item.numel() * item.element_size() * len(self) > STACK_MAX_BYTES:
             return None
         stack = torch.empty((len(self), *item.shape), dtype=item.dtype)
         for i in range(len(self)):
-            x = item if i == first else read(i, None)
+            x = item if i == first else self._item(i, None, finish)
             if x.shape != item.shape or x.dtype != item.dtype:
                 return None  # per-item reading gives the size error of collate_batch
             stack[i] = x
         return stack
-
-    def _prepared_item(self, i, cache):
-        """Row ``i`` before augmentation and normalisation (zeros when missing)."""
-        if self.allow_missing and is_missing(self.cells[i]):
-            return torch.zeros(self.placeholder_shape, dtype=torch.float32)
-        cell = self.cells[i]
-        row = i if self.row_labels is None else self.row_labels[i]
-        try:
-            return self._prepare(self._read(cell, row))
-        except IntensityError as exc:
-            raise ValueError(f"Image{describe_cell(cell, row)} {exc}") from None
 
     def _stacked_row(self, i):
         """Row ``i`` of the prepared tensor, as ``source[i]`` gives it."""
@@ -206,14 +195,17 @@ class ImageSource:
             return self._stacked_row(i)
         return self._item(i, self.cache)
 
-    def _item(self, i, cache):
+    def _item(self, i, cache, finish=True):
+        """Row ``i`` as ``source[i]`` gives it; with ``finish=False`` (and no
+        cache) before augmentation and normalisation. Zeros when missing."""
         cell = self.cells[i]
         if self.allow_missing and is_missing(cell):
             return torch.zeros(self.placeholder_shape, dtype=torch.float32)
         row = i if self.row_labels is None else self.row_labels[i]
         try:
             if cache is None:
-                return self.transform(self._read(cell, row))
+                image = self._read(cell, row)
+                return self.transform(image) if finish else self._prepare(image)
             key = self._key(i)
             image = cache.get(key)
             if image is None:
