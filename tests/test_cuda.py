@@ -19,6 +19,7 @@ from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusi
 from skmultimodal.modalities import ImageModality, TabularModality
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+DEVICE = "cuda"
 
 N = 96
 TAB = [f"tab_{i}" for i in range(4)]
@@ -38,7 +39,7 @@ def _modalities(backbone="simple_cnn"):
 
 
 def _make(name, **params):
-    common = dict(max_epochs=4, batch_size=32, random_state=0, device="cuda")
+    common = dict(max_epochs=4, batch_size=32, random_state=0, device=DEVICE)
     if name == "image":
         return ImageClassifier(**dict(common, column="image", backbone="resnet18",
                                       image_size=32, **params))
@@ -238,3 +239,131 @@ def test_accelerate_launch(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "launched-ok cuda" in out.stdout
+
+
+# -- paths added after the first GPU run ------------------------------------
+# Survival networks, bags of images, the training recipe of ImageClassifier
+# (augmented batches served from the prepared tensor, warm-up + cosine
+# schedule, label smoothing, test-time augmentation), bilinear fusion with
+# modality dropout, and ResNet output strides.
+
+def _survival_data():
+    from skmultimodal.datasets import make_multimodal_survival
+
+    return make_multimodal_survival(96, image_size=16, n_features=4, n_informative=2,
+                                    random_state=0)
+
+
+def _survival(name, loss):
+    from skmultimodal.survival import (
+        CrossAttentionFusionSurvival,
+        IntermediateFusionSurvival,
+        TabularMLPSurvival,
+    )
+
+    kw = dict(max_epochs=4, lr=1e-2, batch_size=32, random_state=0, device=DEVICE,
+              loss=loss)
+    mods = [("img", ImageModality("image", backbone="simple_cnn", image_size=16, channels=1,
+                                  backbone_params={"channels": (8, 16)})),
+            ("tab", TabularModality(TAB, hidden_layer_sizes=(16,)))]
+    if name == "tabular":
+        return TabularMLPSurvival(TAB, hidden_layer_sizes=(16,), **kw)
+    if name == "intermediate":
+        return IntermediateFusionSurvival(mods, embed_dim=16, **kw)
+    return CrossAttentionFusionSurvival(mods, embed_dim=16, n_heads=2, n_layers=1,
+                                        n_tokens=2, **kw)
+
+
+@pytest.mark.parametrize("loss", ["cox", "discrete_time"])
+@pytest.mark.parametrize("name", ["tabular", "intermediate", "cross"])
+def test_survival_on_cuda(name, loss, tmp_path):
+    X, y = _survival_data()
+    model = _survival(name, loss).fit(X, y)
+    assert next(model.net_.module_.parameters()).device.type == DEVICE
+    risk = model.predict(X)
+    assert risk.shape == (len(X),) and np.isfinite(risk).all()
+    surv = model.predict_survival_function(X.iloc[:5], return_array=True)
+    assert np.isfinite(surv).all() and (np.diff(surv, axis=1) <= 1e-6).all()
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    loaded.set_params(device="cpu")
+    loaded.net_.set_params(device="cpu")
+    loaded.net_.module_.to("cpu")
+    np.testing.assert_allclose(loaded.predict(X), risk, rtol=1e-2, atol=1e-2)
+
+
+def _bags(n=32):
+    """Bags of 2-6 16x16 images; positive bags hold one bright square."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    bags, y = [], np.arange(n) % 2
+    for label in y:
+        inst = rng.random((int(rng.integers(2, 7)), 16, 16), dtype=np.float32) * 0.5
+        if label:
+            inst[rng.integers(len(inst)), 4:9, 4:9] = 1.0
+        bags.append(list(inst))
+    return pd.DataFrame({"tiles": bags, "tab_0": rng.normal(size=n)}), y
+
+
+BAG = dict(backbone="simple_cnn", image_size=16, channels=1,
+           backbone_params={"channels": (8, 16)})
+
+
+def test_bags_on_cuda_with_workers():
+    from skmultimodal import ImageBagClassifier
+
+    X, y = _bags()
+    clf = ImageBagClassifier("tiles", max_epochs=2, max_instances=4, random_state=0,
+                             device=DEVICE, num_workers=2, **BAG).fit(X, y)
+    assert next(clf.net_.module_.parameters()).device.type == DEVICE
+    proba = _check_proba(clf, X)
+    reversed_bags = X.assign(tiles=[list(reversed(b)) for b in X["tiles"]])
+    np.testing.assert_allclose(clf.predict_proba(reversed_bags), proba, atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [IntermediateFusionClassifier, CrossAttentionFusionClassifier])
+def test_bags_in_fusion_on_cuda(cls):
+    from skmultimodal import ImageBagModality
+
+    X, y = _bags()
+    X.at[0, "tiles"] = None  # a missing bag: a missing modality
+    kw = dict(n_heads=2, n_layers=1, n_tokens=2) if cls is CrossAttentionFusionClassifier else {}
+    clf = cls([("tiles", ImageBagModality("tiles", **BAG)),
+               ("clin", TabularModality(["tab_0"], hidden_layer_sizes=(8,)))],
+              embed_dim=16, max_epochs=2, random_state=0, device=DEVICE, **kw).fit(X, y)
+    _check_proba(clf, X)
+
+
+def test_image_training_recipe_on_cuda(data, deterministic):
+    """ImageClassifier's defaults (light augmentation of the prepared tensor, warm-up +
+    cosine, label smoothing), the other presets, workers and test-time augmentation."""
+    X, y = data
+    for augment in ["light", "ultrasound", "generic"]:
+        clf = _make("image", max_epochs=2, augment=augment).fit(X, y)
+        lrs = [b["event_lr"] for epoch in clf.net_.history[:, "batches"] for b in epoch]
+        assert max(lrs) > lrs[-1]  # warm-up then cosine decay
+        _check_proba(clf, X)
+    workers = _make("image", max_epochs=2, num_workers=2).fit(X, y)
+    _check_proba(workers, X)
+    tta = clone(workers).set_params(tta=True).fit(X, y)
+    _check_proba(tta, X)
+
+
+def test_bilinear_fusion_and_missing_modalities_on_cuda(data):
+    X, y = data
+    clf = _make("intermediate", fusion="bilinear", lr_schedule="warmup_cosine").fit(X, y)
+    _check_proba(clf, X)
+    missing = X.copy()
+    missing.loc[missing.index[::2], "image"] = None
+    missing.loc[missing.index[1::2], TAB] = np.nan
+    _check_proba(clf, missing)
+
+
+def test_output_stride_and_grad_cam_on_cuda(data):
+    from skmultimodal.inspection import grad_cam
+
+    X, y = data
+    clf = _make("image", max_epochs=2, backbone_params={"output_stride": 4}).fit(X, y)
+    cams = grad_cam(clf, X.iloc[:4])
+    assert np.isfinite(np.asarray(cams.heatmaps, dtype=float)).all()
