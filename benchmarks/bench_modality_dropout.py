@@ -87,23 +87,35 @@ def missing_task(seeds):
     return rows
 
 
-def metabric_task():
+def metabric_data(data_home=None):
+    """METABRIC clinical + genes: X, y and a factory of the two modalities.
+
+    The encoders are those of ``bench_fusion_metabric.py``.
+    """
     from skmultimodal.datasets import load_metabric
 
-    bunch = load_metabric(modalities=("clinical", "genes"))
+    bunch = load_metabric(data_home=data_home, modalities=("clinical", "genes"))
     X, y = bunch.data, bunch.target
     genes, clinical = bunch.feature_groups["genes"], bunch.feature_groups["clinical"]
     categorical = [c for c in clinical if not pd.api.types.is_numeric_dtype(X[c])]
-    rows = []
-    cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    for fold, (train, test) in enumerate(cv.split(X, y)):
-        modalities = [
+
+    def modalities():
+        return [
             ("genes", TabularModality(genes, hidden_layer_sizes=(256,), dropout=0.5)),
             ("clinical", TabularModality(clinical, impute="median", categorical=categorical,
                                          hidden_layer_sizes=(32,), dropout=0.1)),
         ]
+
+    return X, y, modalities
+
+
+def metabric_task():
+    X, y, modalities = metabric_data()
+    rows = []
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    for fold, (train, test) in enumerate(cv.split(X, y)):
         t0 = time.time()
-        clf = IntermediateFusionClassifier(modalities, random_state=0).fit(
+        clf = IntermediateFusionClassifier(modalities(), random_state=0).fit(
             X.iloc[train], y[train])
         fit_s = round(time.time() - t0, 1)
         proba = clf.predict_proba(X.iloc[test])[:, 1]
