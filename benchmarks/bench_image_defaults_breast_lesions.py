@@ -19,7 +19,7 @@ Rows (``--models`` picks among them; every setting was fixed before the run):
   training parameter at its default.
 - ``ImageClassifier(resnet18), lesion crop``: the same with
   ``backbone="resnet18"`` (at 64 px the small-image stem); the default
-  backbone. About 8 CPU-minutes per fold.
+  backbone. About a quarter of an hour of CPU per fold.
 - ``LR clinical``: logistic regression on the four clinical columns, the
   reference of the other BrEaST benchmarks.
 
