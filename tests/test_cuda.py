@@ -13,6 +13,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from instance_generator import MULTIMODAL_PARAMS, survival_instances
 from skmultimodal import ImageClassifier, ImageEmbedder, TabularMLPClassifier
 from skmultimodal.datasets import make_multimodal_classification
 from skmultimodal.fusion import CrossAttentionFusionClassifier, IntermediateFusionClassifier
@@ -247,38 +248,14 @@ def test_accelerate_launch(tmp_path):
 # schedule, label smoothing, test-time augmentation), bilinear fusion with
 # modality dropout, and ResNet output strides.
 
-def _survival_data():
-    from skmultimodal.datasets import make_multimodal_survival
-
-    return make_multimodal_survival(96, image_size=16, n_features=4, n_informative=2,
-                                    random_state=0)
-
-
-def _survival(name, loss):
-    from skmultimodal.survival import (
-        CrossAttentionFusionSurvival,
-        IntermediateFusionSurvival,
-        TabularMLPSurvival,
-    )
-
-    kw = dict(max_epochs=4, lr=1e-2, batch_size=32, random_state=0, device=DEVICE,
-              loss=loss)
-    mods = [("img", ImageModality("image", backbone="simple_cnn", image_size=16, channels=1,
-                                  backbone_params={"channels": (8, 16)})),
-            ("tab", TabularModality(TAB, hidden_layer_sizes=(16,)))]
-    if name == "tabular":
-        return TabularMLPSurvival(TAB, hidden_layer_sizes=(16,), **kw)
-    if name == "intermediate":
-        return IntermediateFusionSurvival(mods, embed_dim=16, **kw)
-    return CrossAttentionFusionSurvival(mods, embed_dim=16, n_heads=2, n_layers=1,
-                                        n_tokens=2, **kw)
+SURVIVAL = list(survival_instances())
 
 
 @pytest.mark.parametrize("loss", ["cox", "discrete_time"])
-@pytest.mark.parametrize("name", ["tabular", "intermediate", "cross"])
-def test_survival_on_cuda(name, loss, tmp_path):
-    X, y = _survival_data()
-    model = _survival(name, loss).fit(X, y)
+@pytest.mark.parametrize("estimator", SURVIVAL, ids=lambda e: type(e).__name__)
+def test_survival_on_cuda(estimator, loss, survival_table, tmp_path):
+    X, y, _ = survival_table
+    model = clone(estimator).set_params(device=DEVICE, loss=loss).fit(X, y)
     assert next(model.net_.module_.parameters()).device.type == DEVICE
     risk = model.predict(X)
     assert risk.shape == (len(X),) and np.isfinite(risk).all()
@@ -292,45 +269,32 @@ def test_survival_on_cuda(name, loss, tmp_path):
     np.testing.assert_allclose(loaded.predict(X), risk, rtol=1e-2, atol=1e-2)
 
 
-def _bags(n=32):
-    """Bags of 2-6 16x16 images; positive bags hold one bright square."""
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    bags, y = [], np.arange(n) % 2
-    for label in y:
-        inst = rng.random((int(rng.integers(2, 7)), 16, 16), dtype=np.float32) * 0.5
-        if label:
-            inst[rng.integers(len(inst)), 4:9, 4:9] = 1.0
-        bags.append(list(inst))
-    return pd.DataFrame({"tiles": bags, "tab_0": rng.normal(size=n)}), y
+BAG_PARAMS = MULTIMODAL_PARAMS["ImageBagClassifier"]
 
 
-BAG = dict(backbone="simple_cnn", image_size=16, channels=1,
-           backbone_params={"channels": (8, 16)})
-
-
-def test_bags_on_cuda_with_workers():
+def test_bags_on_cuda_with_workers(multimodal_table):
     from skmultimodal import ImageBagClassifier
 
-    X, y = _bags()
-    clf = ImageBagClassifier("tiles", max_epochs=2, max_instances=4, random_state=0,
-                             device=DEVICE, num_workers=2, **BAG).fit(X, y)
+    X, y, _ = multimodal_table
+    clf = ImageBagClassifier(**dict(BAG_PARAMS, max_instances=1, device=DEVICE,
+                                    num_workers=2)).fit(X, y)
     assert next(clf.net_.module_.parameters()).device.type == DEVICE
     proba = _check_proba(clf, X)
-    reversed_bags = X.assign(tiles=[list(reversed(b)) for b in X["tiles"]])
+    reversed_bags = X.assign(bag=[list(reversed(b)) for b in X["bag"]])
     np.testing.assert_allclose(clf.predict_proba(reversed_bags), proba, atol=1e-4)
 
 
 @pytest.mark.parametrize("cls", [IntermediateFusionClassifier, CrossAttentionFusionClassifier])
-def test_bags_in_fusion_on_cuda(cls):
+def test_bags_in_fusion_on_cuda(cls, multimodal_table):
     from skmultimodal import ImageBagModality
 
-    X, y = _bags()
-    X.at[0, "tiles"] = None  # a missing bag: a missing modality
+    X, y, _ = multimodal_table
+    X = X.copy()
+    X.at[0, "bag"] = None  # a missing bag: a missing modality
+    bag = {k: BAG_PARAMS[k] for k in ("backbone", "image_size", "channels")}
     kw = dict(n_heads=2, n_layers=1, n_tokens=2) if cls is CrossAttentionFusionClassifier else {}
-    clf = cls([("tiles", ImageBagModality("tiles", **BAG)),
-               ("clin", TabularModality(["tab_0"], hidden_layer_sizes=(8,)))],
+    clf = cls([("bag", ImageBagModality("bag", **bag)),
+               ("tab", TabularModality(TAB, hidden_layer_sizes=(8,)))],
               embed_dim=16, max_epochs=2, random_state=0, device=DEVICE, **kw).fit(X, y)
     _check_proba(clf, X)
 
