@@ -196,8 +196,8 @@ class ImageSource:
         return self._item(i, self.cache)
 
     def _item(self, i, cache, finish=True):
-        """Row ``i`` as ``source[i]`` gives it; with ``finish=False`` (and no
-        cache) before augmentation and normalisation. Zeros when missing."""
+        """Row ``i`` as ``source[i]`` gives it; with ``finish=False`` before
+        augmentation and normalisation. Zeros when missing."""
         cell = self.cells[i]
         if self.allow_missing and is_missing(cell):
             return torch.zeros(self.placeholder_shape, dtype=torch.float32)
@@ -211,7 +211,7 @@ class ImageSource:
             if image is None:
                 image = self._prepare(self._read(cell, row))
                 cache[key] = image
-            return self._finish(image)
+            return self._finish(image) if finish else image
         except IntensityError as exc:
             raise ValueError(f"Image{describe_cell(cell, row)} {exc}") from None
 
