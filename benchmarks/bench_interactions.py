@@ -65,7 +65,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", choices=sorted(MODELS), default="intermediate")
     p.add_argument("--params", default="{}",
-                   help="JSON dict of estimator parameters overriding the defaults")
+                   help="JSON dict of estimator parameters overriding the defaults "
+                        "(nested ones too, e.g. tab__dropout)")
     p.add_argument("--label", default="defaults", help="name of the configuration")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--n-samples", type=int, default=600)
@@ -91,7 +92,7 @@ def main(argv=None):
         cv = StratifiedKFold(args.folds, shuffle=True, random_state=seed)
         for fold, (train, test) in enumerate(cv.split(X, y)):
             est = MODELS[args.model](modalities(args.image_size, args.n_features),
-                                     random_state=seed, **params)
+                                     random_state=seed).set_params(**params)
             t0 = time.time()
             est.fit(X.iloc[train], y[train])
             wall = time.time() - t0

@@ -25,11 +25,13 @@ Usage::
 
     python benchmarks/bench_modality_dropout.py
     python benchmarks/bench_modality_dropout.py --tasks missing --seeds 0 1 2 3 4
+    python benchmarks/bench_modality_dropout.py --params '{"fusion": "concat"}'
 
 Rows are appended to ``benchmarks/results/modality_dropout.csv`` (``--output``).
 """
 
 import argparse
+import json
 import subprocess
 import time
 import warnings
@@ -61,7 +63,7 @@ def commit():
         return "unknown"
 
 
-def missing_task(seeds):
+def missing_task(seeds, params):
     rows = []
     for seed in seeds:
         X, y = make_multimodal_classification(600, image_size=16, n_features=len(TAB),
@@ -73,7 +75,8 @@ def missing_task(seeds):
             ("tab", TabularModality(TAB)),
         ]
         t0 = time.time()
-        clf = IntermediateFusionClassifier(modalities, random_state=seed).fit(train, y[:400])
+        clf = IntermediateFusionClassifier(modalities, random_state=seed).set_params(**params)
+        clf.fit(train, y[:400])
         fit_s = round(time.time() - t0, 1)
         no_image = test.assign(image=None)
         no_table = test.copy()
@@ -109,14 +112,14 @@ def metabric_data(data_home=None):
     return X, y, modalities
 
 
-def metabric_task():
+def metabric_task(params):
     X, y, modalities = metabric_data()
     rows = []
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     for fold, (train, test) in enumerate(cv.split(X, y)):
         t0 = time.time()
-        clf = IntermediateFusionClassifier(modalities(), random_state=0).fit(
-            X.iloc[train], y[train])
+        clf = IntermediateFusionClassifier(modalities(), random_state=0).set_params(**params)
+        clf.fit(X.iloc[train], y[train])
         fit_s = round(time.time() - t0, 1)
         proba = clf.predict_proba(X.iloc[test])[:, 1]
         rows.append(dict(task="metabric", split="test", seed=0, fold=fold,
@@ -133,17 +136,21 @@ def main(argv=None):
     p.add_argument("--tasks", nargs="+", default=["missing", "metabric"],
                    choices=["missing", "metabric"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--params", default="{}",
+                   help="JSON dict of estimator parameters overriding the defaults")
     p.add_argument("--torch-threads", type=int, default=1)
     p.add_argument("--output", default=str(RESULTS))
     args = p.parse_args(argv)
     torch.set_num_threads(args.torch_threads)
     warnings.filterwarnings("ignore", category=FutureWarning)
+    params = json.loads(args.params)
     rows = []
     if "missing" in args.tasks:
-        rows += missing_task(args.seeds)
+        rows += missing_task(args.seeds, params)
     if "metabric" in args.tasks:
-        rows += metabric_task()
-    frame = pd.DataFrame(rows).assign(commit=commit())
+        rows += metabric_task(params)
+    frame = pd.DataFrame(rows).assign(commit=commit(),
+                                      params=json.dumps(params, sort_keys=True))
     metrics = [m for m in ("accuracy", "roc_auc", "average_precision") if m in frame]
     print(frame.groupby(["task", "split"])[metrics].agg(["mean", "std"]).round(4))
     out = Path(args.output)

@@ -3,6 +3,7 @@ from ._attention import ATTENTIONS, CBAM, ECA
 from ._bags import BAG_POOLINGS, AttentionPooling, BagPooling
 from ._fusion import (
     FUSIONS,
+    PROJECTIONS,
     CrossAttentionBlock,
     CrossAttentionFusionNet,
     IntermediateFusionNet,
@@ -31,6 +32,7 @@ __all__ = [
     "IntermediateFusionNet",
     "MLP",
     "ModalityEncoder",
+    "PROJECTIONS",
     "ResNetBackbone",
     "SimpleCNN",
     "TabularClassifierModule",

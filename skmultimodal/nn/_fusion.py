@@ -36,10 +36,13 @@ __all__ = [
     "IntermediateFusionNet",
     "ModalityEncoder",
     "POOLINGS",
+    "PROJECTIONS",
 ]
 
 #: Fusion operators of :class:`IntermediateFusionNet`.
 FUSIONS = ("concat", "gated", "kronecker", "bilinear")
+#: Projections of the modality embeddings of :class:`IntermediateFusionNet`.
+PROJECTIONS = ("layernorm", "relu")
 #: Pooling options of :class:`CrossAttentionFusionNet`.
 POOLINGS = ("mean", "cls")
 #: Largest number of modalities a Kronecker fusion accepts.
@@ -263,8 +266,9 @@ class IntermediateFusionNet(_FusionNetBase):
     """Intermediate fusion: per-modality embeddings joined before a common head.
 
     Each modality is encoded (image: pooled backbone features; tabular: MLP),
-    projected to ``embed_dim`` (Linear, ReLU, dropout), replaced by a learned
-    missing embedding in the rows where the modality is absent, then fused:
+    projected to ``embed_dim`` (Linear, then LayerNorm or ReLU, then dropout),
+    replaced by a learned missing embedding in the rows where the modality is
+    absent, then fused:
 
     - ``"concat"``: the embeddings are concatenated;
     - ``"gated"``: PathomicFusion-style gating (Chen et al., 2020), simplified:
@@ -302,6 +306,10 @@ class IntermediateFusionNet(_FusionNetBase):
         (never all modalities of a row). Such rows train the missing
         embeddings, the fusion and the head, not the branches of the
         modalities left.
+    projection : {"layernorm", "relu"}, default="relu"
+        What follows the linear projection of each embedding: a LayerNorm
+        (signed embeddings of a common scale, whatever the encoder) or a
+        ReLU.
 
     Examples
     --------
@@ -319,7 +327,7 @@ class IntermediateFusionNet(_FusionNetBase):
 
     def __init__(self, n_classes, modalities, embed_dim=128, fusion="concat",
                  kronecker_dim=16, head_hidden_sizes=(128,), dropout=0.1,
-                 modality_dropout=0.1):
+                 modality_dropout=0.1, projection="relu"):
         super().__init__(modalities, modality_dropout)
         check_positive_int(n_classes, "n_classes")
         check_positive_int(embed_dim, "embed_dim")
@@ -334,9 +342,14 @@ class IntermediateFusionNet(_FusionNetBase):
                 f"got {n_mod}; use 'concat' or 'gated'."
             )
         self.fusion = fusion
+        if projection not in PROJECTIONS:
+            raise ValueError(f"projection={projection!r} is not supported; choose one of "
+                             f"{list(PROJECTIONS)}.")
         self.projections = nn.ModuleDict({
-            name: nn.Sequential(nn.Linear(enc.num_features, embed_dim), nn.ReLU(),
-                                nn.Dropout(dropout))
+            name: nn.Sequential(
+                nn.Linear(enc.num_features, embed_dim),
+                nn.LayerNorm(embed_dim) if projection == "layernorm" else nn.ReLU(),
+                nn.Dropout(dropout))
             for name, enc in self.encoders.items()
         })
         self.missing = nn.ParameterDict(

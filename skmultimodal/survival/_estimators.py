@@ -205,6 +205,9 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     embed_dim : int, default=32
         Width of each modality's embedding. Smaller than the classifier's
         (128): survival signals are weak and the data sets small.
+    projection : {"layernorm", "relu"}, default="relu"
+        What follows the linear projection of each modality's embedding (see
+        :class:`~skmultimodal.IntermediateFusionClassifier`).
     fusion : {"concat", "gated", "kronecker", "bilinear"}, default="concat"
     kronecker_dim : int, default=16
     head_hidden_sizes : tuple of int, default=(32,)
@@ -219,10 +222,10 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
                               **_SURVIVAL}
 
     def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=32,
-                 fusion="concat", kronecker_dim=16, head_hidden_sizes=(32,), dropout=0.5,
-                 modality_dropout=0.1, max_epochs=30, batch_size=512, lr=1e-3,
-                 optimizer="adamw", weight_decay=1.0, lr_schedule=None,
-                 early_stopping=False,
+                 projection="relu", fusion="concat", kronecker_dim=16,
+                 head_hidden_sizes=(32,), dropout=0.5, modality_dropout=0.1,
+                 max_epochs=30, batch_size=512, lr=1e-3, optimizer="adamw",
+                 weight_decay=1.0, lr_schedule=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, callbacks=None,
                  recalibrate_bn=True, num_workers="auto", precision=None, channels_last=False,
                  compile=False, cache_images=False, accelerator=None, device="auto",
@@ -231,6 +234,7 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
         self.loss = loss
         self.n_time_bins = n_time_bins
         self.embed_dim = embed_dim
+        self.projection = projection
         self.fusion = fusion
         self.kronecker_dim = kronecker_dim
         self.head_hidden_sizes = head_hidden_sizes

@@ -74,14 +74,47 @@ def test_kronecker_takes_at_most_three_modalities(data):
             ("c", tab_modality(TAB[:5])), ("d", tab_modality(TAB[5:]))]
     with pytest.raises(ValueError, match="at most 3"):
         IntermediateFusionClassifier(mods, fusion="kronecker", **FAST).fit(X, y)
-    # concat takes any number of modalities
-    clf = IntermediateFusionClassifier(mods, embed_dim=8, **FAST).fit(X, y)
-    assert list(clf.modalities_) == ["a", "b", "c", "d"]
+    # concat and bilinear (the default) take any number of modalities
+    for fusion in ["concat", "bilinear"]:
+        clf = IntermediateFusionClassifier(mods, embed_dim=8, fusion=fusion,
+                                           **FAST).fit(X, y)
+        assert list(clf.modalities_) == ["a", "b", "c", "d"]
+    assert len(clf.net_.module_.pairs) == 6
+
+
+@pytest.mark.parametrize("projection", ["layernorm", "relu"])
+def test_projection(data, projection):
+    net = IntermediateFusionNet(2, SPECS, embed_dim=8, projection=projection).eval()
+    with torch.no_grad():
+        z = net.embed(**_inputs())
+    for name in ("img", "tab"):
+        if projection == "layernorm":  # signed, zero mean and unit variance per row
+            assert (z[name] < 0).any()
+            torch.testing.assert_close(z[name].mean(dim=1), torch.zeros(6))
+            torch.testing.assert_close(z[name].var(dim=1, unbiased=False), torch.ones(6),
+                                       rtol=1e-3, atol=1e-3)
+        else:
+            assert (z[name] >= 0).all()
+    X, y = data
+    clf = IntermediateFusionClassifier(two_modalities(), embed_dim=8, projection=projection,
+                                       **FAST).fit(X, y)
+    layer = torch.nn.LayerNorm if projection == "layernorm" else torch.nn.ReLU
+    assert all(isinstance(p[1], layer) for p in clf.net_.module_.projections.values())
+
+
+def test_defaults_are_layernorm_projection_and_bilinear_fusion(data):
+    X, y = data
+    clf = IntermediateFusionClassifier(two_modalities(), **FAST).fit(X, y)
+    assert clf.net_.module_.fusion == "bilinear"
+    assert isinstance(clf.net_.module_.projections["tab"][1], torch.nn.LayerNorm)
 
 
 def test_bad_params(data):
     X, y = data
+    with pytest.raises(ValueError, match="projection"):
+        IntermediateFusionNet(2, SPECS, projection="tanh")
     for params, match in [({"fusion": "sum"}, "fusion"), ({"embed_dim": 0}, "embed_dim"),
+                          ({"projection": "batchnorm"}, "projection"),
                           ({"modality_dropout": 1.0}, "modality_dropout"),
                           ({"head_hidden_sizes": (0,)}, "head_hidden_sizes")]:
         with pytest.raises(ValueError, match=match):
