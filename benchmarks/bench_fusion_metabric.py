@@ -176,10 +176,12 @@ def build_models(genes, numeric, categorical, quick):
              ("clinical", make_pipeline(clinical_preprocessor(numeric, categorical),
                                         lr()), clinical)],
             voting="stacking", cv=5, random_state=SEED),
+        # fusion="concat" pinned: the study's fusion, no longer the default
         "Intermediate concat (defaults)": IntermediateFusionClassifier(
-            modalities(), embed_dim=64, random_state=SEED, **mlp_kw),
+            modalities(), embed_dim=64, fusion="concat", random_state=SEED, **mlp_kw),
         "Intermediate concat (tuned)": tuned(
-            IntermediateFusionClassifier(modalities(), embed_dim=64, random_state=SEED),
+            IntermediateFusionClassifier(modalities(), embed_dim=64, fusion="concat",
+                                         random_state=SEED),
             inter_grid),
         "Intermediate gated (tuned)": tuned(
             IntermediateFusionClassifier(modalities(), fusion="gated", random_state=SEED,
