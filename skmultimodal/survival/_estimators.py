@@ -205,10 +205,13 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
     embed_dim : int, default=32
         Width of each modality's embedding. Smaller than the classifier's
         (128): survival signals are weak and the data sets small.
-    projection : {"layernorm", "relu"}, default="relu"
+    projection : {"layernorm", "relu"}, default="layernorm"
         What follows the linear projection of each modality's embedding (see
         :class:`~skmultimodal.IntermediateFusionClassifier`).
-    fusion : {"concat", "gated", "kronecker", "bilinear"}, default="concat"
+    fusion : {"concat", "gated", "kronecker", "bilinear"}, default="bilinear"
+        As in :class:`~skmultimodal.IntermediateFusionClassifier`: the
+        concatenation plus the products of every pair of modalities, so
+        that risk can depend on how the modalities combine.
     kronecker_dim : int, default=16
     head_hidden_sizes : tuple of int, default=(32,)
     dropout : float, default=0.5
@@ -222,7 +225,7 @@ class IntermediateFusionSurvival(SurvivalNetMixin, IntermediateFusionClassifier)
                               **_SURVIVAL}
 
     def __init__(self, modalities, *, loss="cox", n_time_bins=10, embed_dim=32,
-                 projection="relu", fusion="concat", kronecker_dim=16,
+                 projection="layernorm", fusion="bilinear", kronecker_dim=16,
                  head_hidden_sizes=(32,), dropout=0.5, modality_dropout=0.1,
                  max_epochs=30, batch_size=512, lr=1e-3, optimizer="adamw",
                  weight_decay=1.0, lr_schedule=None, early_stopping=False,
