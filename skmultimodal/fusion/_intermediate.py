@@ -200,6 +200,11 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         self.memory = memory
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        # models saved before ``projection`` existed were built with a ReLU
+        state.setdefault("projection", "relu")
+        super().__setstate__(state)
+
     def _check_fusion_params(self):
         check_sizes(self.head_hidden_sizes, "head_hidden_sizes")
         if self.fusion == "kronecker" and len(self.modalities) > MAX_KRONECKER_MODALITIES:
