@@ -209,16 +209,16 @@ plt.show()
 # %%
 # Reading the results
 # -------------------
-# On BrEaST-Lesions-USG the clinical columns are the stronger modality; a
-# CNN trained from scratch on about two hundred small scans ranks the
-# lesions better than chance but, at the default 0.5 threshold, calls most
-# of them benign (see its balanced accuracy). In this run both fusion models
-# score above either branch alone on ROC AUC, concatenation the highest, so
-# the image adds something the four clinical facts lack. The gain is small
-# next to the uncertainty, though: the bootstrap intervals of fusion and of
-# the clinical branch overlap widely, and 252 patients cannot separate
-# models a few hundredths of AUC apart. The gated fusion has more parameters
-# to learn from the same rows. Stronger image features (pretrained weights,
+# On BrEaST-Lesions-USG the clinical columns are the stronger modality
+# (ROC AUC about 0.79 for the MLP and the logistic regression); a CNN trained
+# from scratch on about two hundred small scans ranks the lesions better
+# than chance (about 0.73). In this run both fusion models score above
+# either branch alone on ROC AUC (about 0.83 with concatenation, 0.84 with
+# gating) and on four folds of five, so the image adds something the four
+# clinical facts lack. The gain is small next to the uncertainty, though:
+# the bootstrap intervals of fusion and of the clinical branch overlap, and
+# 252 patients cannot separate models a few hundredths of AUC apart, such
+# as the two fusion operators. Stronger image features (pretrained weights,
 # e.g. from the BUSI scans, or larger images and more epochs on a GPU) are
 # the way to give fusion more to add.
 #
