@@ -214,7 +214,7 @@ plt.show()
 # from scratch on about two hundred small scans ranks the lesions better
 # than chance (about 0.73). In this run both fusion models score above
 # either branch alone on ROC AUC (about 0.83 with concatenation, 0.84 with
-# gating) and on four folds of five, so the image adds something the four
+# gating) and on every fold, so the image adds something the four
 # clinical facts lack. The gain is small next to the uncertainty, though:
 # the bootstrap intervals of fusion and of the clinical branch overlap, and
 # 252 patients cannot separate models a few hundredths of AUC apart, such
