@@ -52,8 +52,10 @@ class IntermediateFusionClassifier(BaseFusionClassifier):
         a linear projection of each (low-rank bilinear pooling), for labels
         that depend on how the modalities combine. With the default
         projection, ``"bilinear"`` learns such labels where ``"concat"`` is
-        at chance, and is as good as ``"concat"`` on additive evidence (see
-        "Fusion that learns interactions" in ``docs/benchmarks.md``).
+        at chance, at a small cost where each modality adds its own
+        evidence (0.017 accuracy on a generated additive task, 0.005 ROC AUC
+        on METABRIC): prefer ``"concat"`` when the evidence is known to add
+        up (see "Fusion that learns interactions" in ``docs/benchmarks.md``).
     kronecker_dim : int, default=16
         Units per modality entering the Kronecker product.
     head_hidden_sizes : tuple of int, default=(128,)
